@@ -1,0 +1,35 @@
+/**
+ * Schema migrations, kept in code (not read from disk) so the built service and the tests run
+ * the same list. Kysely's Migrator takes a lock, so several instances may start at once.
+ */
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type { DialectName } from './create-db.js';
+import type { Database } from './database.js';
+import * as initial from './migrations/0001-initial.js';
+
+type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
+
+const MIGRATIONS: Record<string, DialectMigration> = {
+  '0001-initial': initial,
+};
+
+function provider(dialect: DialectName): MigrationProvider {
+  return {
+    async getMigrations() {
+      const entries = Object.entries(MIGRATIONS).map(([name, migration]): [string, Migration] => [
+        name,
+        { up: (db) => migration.up(db, dialect) },
+      ]);
+      return Object.fromEntries(entries);
+    },
+  };
+}
+
+export async function migrateToLatest(db: Kysely<Database>, dialect: DialectName): Promise<void> {
+  const migrator = new Migrator({ db, provider: provider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((result) => result.status === 'Error');
+  if (error || failed) {
+    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,62 @@
+import { Type, type Static } from 'typebox';
+import { DetailError, PagingQuery, UnprocessableBody } from '../shared.schemas.js';
+
+export const Message = Type.Object({
+  id: Type.Integer(),
+  from_userid: Type.Integer(),
+  to_userid: Type.Integer(),
+  subject: Type.String(),
+  message: Type.String(),
+  folder: Type.String({ examples: ['inbox'] }),
+  unread: Type.Union([Type.Literal('Y'), Type.Literal('N')]),
+});
+export type Message = Static<typeof Message>;
+
+export const MessageCreate = Type.Object({
+  from_userid: Type.Integer(),
+  to_userid: Type.Integer(),
+  subject: Type.String(),
+  message: Type.String(),
+});
+
+/** A flag: "true"/"false" as the original took them, JSON booleans too; absent or null leaves things as they are. */
+const Flag = Type.Optional(
+  Type.Union([Type.String({ examples: ['true', 'false'] }), Type.Boolean(), Type.Null()], {
+    description: '"true" or "false" (JSON true/false also accepted); absent or null leaves it as is.',
+  }),
+);
+
+export const BatchUpdate = Type.Object({
+  message_id_list: Type.Array(Type.Integer(), {
+    description: '1 to 10 message ids; numeric strings such as "7" are accepted. Unknown ids are skipped.',
+    examples: [[1, 2, 3]],
+  }),
+  read: Flag,
+  trash: Flag,
+  spam: Flag,
+});
+export type BatchUpdate = Static<typeof BatchUpdate>;
+
+export const createMessageSchema = {
+  tags: ['messages'],
+  summary: 'Send a message',
+  body: MessageCreate,
+  response: { 200: Message, 404: DetailError, 422: UnprocessableBody },
+};
+
+export const listMessagesSchema = {
+  tags: ['messages'],
+  summary: 'List messages in id order',
+  querystring: PagingQuery,
+  response: { 200: Type.Array(Message), 422: UnprocessableBody },
+};
+
+export const batchUpdateSchema = {
+  tags: ['messages'],
+  summary: 'Mark read/unread, trash/restore, report spam/not spam, for up to 10 messages at once',
+  description:
+    'All listed messages change or none do. Folder rules: `deleted` never changes; `sent` only moves to `deleted` on trash=true; ' +
+    'any other folder: trash=true → trash, trash=false → inbox, then spam=true → spam, spam=false → inbox; read=true → unread "N", read=false → unread "Y".',
+  body: BatchUpdate,
+  response: { 200: Type.Object({ msg: Type.String({ examples: ['Success'] }) }), 422: UnprocessableBody, 503: DetailError },
+};

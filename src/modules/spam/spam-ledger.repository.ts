@@ -1,0 +1,149 @@
+/**
+ * SQL for the spam-report ledger, the truth behind the counters. Called inside the batch
+ * update's transaction, after the folder changes, with a constant number of statements.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../db/database.js';
+import { type DialectName, lockRowsForUpdate } from '../../db/create-db.js';
+
+type Db = Kysely<Database>;
+
+export interface ReportPair {
+  reporterId: number;
+  senderId: number;
+}
+
+/** A sender's counter as the ledger has it after a change. */
+export interface CounterState {
+  senderId: number;
+  reporters: number;
+  version: number;
+  /** epoch milliseconds */
+  expiresAt: number;
+}
+
+function distinct(values: number[]): number[] {
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+/**
+ * Records reports and withdrawals and returns the new state of every counter that changed.
+ * A report already in the ledger changes nothing; a withdrawal only removes a report when none of
+ * the reporter's messages from that sender remain in spam.
+ */
+export async function recordReportChanges(
+  db: Db,
+  dialect: DialectName,
+  changes: { reports: ReportPair[]; withdrawals: ReportPair[] },
+  now: number,
+  ttlMs: number,
+): Promise<CounterState[]> {
+  const senders = distinct([...changes.reports, ...changes.withdrawals].map((pair) => pair.senderId));
+  if (senders.length === 0) return [];
+
+  // Serialize ledger changes per sender across connections (PostgreSQL): counts below then see every committed report.
+  await db
+    .insertInto('spam_counters')
+    .values(senders.map((senderId) => ({ sender_id: senderId, reporters: 0, version: 0, expires_at: 0 })))
+    .onConflict((conflict) => conflict.column('sender_id').doNothing())
+    .execute();
+  await lockRowsForUpdate(
+    db.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).orderBy('sender_id'),
+    dialect,
+  ).execute();
+
+  // When a counter has expired, the reports behind it expire with it.
+  await db
+    .deleteFrom('spam_reports')
+    .where('sender_id', 'in', (eb) =>
+      eb.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).where('expires_at', '<=', now),
+    )
+    .execute();
+
+  const changed = new Set<number>();
+  if (changes.reports.length > 0) {
+    const inserted = await db
+      .insertInto('spam_reports')
+      .values(changes.reports.map((pair) => ({ reporter_id: pair.reporterId, sender_id: pair.senderId, reported_at: now })))
+      .onConflict((conflict) => conflict.columns(['sender_id', 'reporter_id']).doNothing())
+      .returning('sender_id')
+      .execute();
+    inserted.forEach((row) => changed.add(row.sender_id));
+  }
+  if (changes.withdrawals.length > 0) {
+    const withdrawn = await db
+      .deleteFrom('spam_reports')
+      .where(({ eb, refTuple, tuple }) =>
+        eb(
+          refTuple('reporter_id', 'sender_id'),
+          'in',
+          changes.withdrawals.map((pair) => tuple(pair.reporterId, pair.senderId)),
+        ),
+      )
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('messages')
+              .select(sql`1`.as('one'))
+              .whereRef('messages.to_userid', '=', 'spam_reports.reporter_id')
+              .whereRef('messages.from_userid', '=', 'spam_reports.sender_id')
+              .where('messages.folder', '=', 'spam'),
+          ),
+        ),
+      )
+      .returning('sender_id')
+      .execute();
+    withdrawn.forEach((row) => changed.add(row.sender_id));
+  }
+  if (changed.size === 0) return [];
+
+  // Each change bumps the version (so counter writes apply in order) and restarts the expiry.
+  const rows = await db
+    .updateTable('spam_counters')
+    .set((eb) => ({
+      reporters: eb
+        .selectFrom('spam_reports')
+        .select((count) => count.fn.countAll<number>().as('n'))
+        .whereRef('spam_reports.sender_id', '=', 'spam_counters.sender_id'),
+      version: eb('version', '+', 1),
+      expires_at: now + ttlMs,
+    }))
+    .where('sender_id', 'in', [...changed])
+    .returning(['sender_id', 'reporters', 'version', 'expires_at'])
+    .execute();
+  return rows.map(toCounterState);
+}
+
+function toCounterState(row: { sender_id: number; reporters: number; version: number; expires_at: number }): CounterState {
+  return {
+    senderId: row.sender_id,
+    reporters: Number(row.reporters),
+    version: Number(row.version),
+    expiresAt: Number(row.expires_at),
+  };
+}
+
+/** Every counter that has not expired (including those that fell to zero), for a rebuild. */
+export async function unexpiredCounters(db: Db, now: number): Promise<CounterState[]> {
+  const rows = await db
+    .selectFrom('spam_counters')
+    .select(['sender_id', 'reporters', 'version', 'expires_at'])
+    .where('expires_at', '>', now)
+    .orderBy('sender_id')
+    .execute();
+  return rows.map(toCounterState);
+}
+
+/** The senders reported by the most distinct users right now. */
+export async function topReportedSenders(db: Db, now: number, limit: number): Promise<CounterState[]> {
+  const rows = await db
+    .selectFrom('spam_counters')
+    .select(['sender_id', 'reporters', 'version', 'expires_at'])
+    .where('expires_at', '>', now)
+    .where('reporters', '>', 0)
+    .orderBy('reporters', 'desc')
+    .orderBy('sender_id')
+    .limit(limit)
+    .execute();
+  return rows.map(toCounterState);
+}
