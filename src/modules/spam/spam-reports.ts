@@ -156,6 +156,8 @@ export interface SpamReportsOptions {
   redisKeyPrefix: string;
   ttlSeconds: number;
   redisTimeoutMs?: number;
+  /** Reconcile counters with the ledger on every (re)connection to Redis; the rebuild command turns it off. */
+  reconcileOnConnect?: boolean;
   log: FastifyBaseLogger;
 }
 
@@ -182,15 +184,31 @@ export class SpamReports {
       });
       redis.on('error', (error: Error) => options.log.warn({ err: error }, 'redis error'));
       // On every (re)connection, bring the counters back in line with the ledger.
-      redis.on('ready', () => void this.reconcile());
+      if (options.reconcileOnConnect ?? true) redis.on('ready', () => void this.reconcile());
       this.store = new RedisCounterStore(redis, options.redisKeyPrefix);
     } else {
+      // In-process counters start empty: fill them from the ledger.
       this.store = new MemoryCounterStore();
+      void this.reconcile();
     }
   }
 
   get usesRedis(): boolean {
     return this.store instanceof RedisCounterStore;
+  }
+
+  /** Waits until Redis accepts commands (at once for in-process counters). */
+  async connected(timeoutMs = 5000): Promise<void> {
+    if (!(this.store instanceof RedisCounterStore)) return;
+    const redis = this.store.redis;
+    if (redis.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Redis not ready after ${timeoutMs} ms`)), timeoutMs);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Writes reports and withdrawals to the ledger, in the caller's transaction. */

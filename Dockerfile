@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+
+# Build stage: compiles better-sqlite3 (node-gyp needs python3, make, g++) and the TypeScript.
+FROM node:20-bookworm-slim AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 make g++ \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build \
+    && npm prune --omit=dev
+
+# Runtime stage: only production dependencies and the compiled JavaScript; no compilers.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json ./
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+# The default DATABASE_URL is sqlite:data/inbox.db, relative to WORKDIR; a volume mounted here
+# inherits this ownership when it is first created.
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 8000
+# The slim image has no curl: ask node itself. Exit 0 only on a 200 from GET /.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["node", "-e", "require('http').get('http://127.0.0.1:8000/', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1)).setTimeout(4000, function () { this.destroy(); })"]
+CMD ["node", "dist/server.js"]

@@ -1,0 +1,46 @@
+/**
+ * `npm run spam:rebuild`: recomputes every spam counter (value and remaining expiry) from the
+ * ledger in the database and writes them to Redis, removing counters the ledger does not know.
+ */
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from '../config.js';
+import { createDatabase } from '../db/create-db.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { SpamReports } from '../modules/spam/spam-reports.js';
+
+async function main(): Promise<number> {
+  const config = loadConfig();
+  if (!config.redisUrl) {
+    console.error('REDIS_URL is not set: without Redis, counters live in the server process and are rebuilt when it starts.');
+    return 1;
+  }
+  const log = pino({ level: config.logLevel });
+  const { db, dialect } = createDatabase(config.databaseUrl);
+  const spamReports = new SpamReports({
+    db,
+    dialect,
+    redisUrl: config.redisUrl,
+    redisKeyPrefix: config.redisKeyPrefix,
+    ttlSeconds: config.spamReportTtlSeconds,
+    reconcileOnConnect: false,
+    log,
+  });
+  try {
+    await migrateToLatest(db, dialect);
+    await spamReports.connected();
+    const reported = await spamReports.rebuildCounters({ prune: true });
+    console.log(`Rebuilt spam counters from the ledger: ${reported} sender(s) currently reported.`);
+    return 0;
+  } finally {
+    await spamReports.close();
+    await db.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, test } from 'node:test';
+import { buildTestApp } from '../helpers/build-test-app.js';
+import { batchUpdate, createUser, sendMessages, storedMessages } from '../helpers/factories.js';
+
+const key = (senderId: number) => `msg:spam-reports:uid:${senderId}`;
+
+async function ledger(app: Awaited<ReturnType<typeof buildTestApp>>['app'], senderId: number) {
+  const rows = await app.db.selectFrom('spam_reports').select('reporter_id').where('sender_id', '=', senderId).orderBy('reporter_id').execute();
+  return rows.map((row) => row.reporter_id);
+}
+
+describe('spam reports count distinct reporters', () => {
+  test('when a recipient reports five messages from one sender in one request, the counter rises by one and all five move to spam', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipient = await createUser(app);
+    const ids = await sendMessages(app, sender.id, recipient.id, 5);
+
+    const response = await batchUpdate(app, { message_id_list: ids, spam: 'true' });
+
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.body, '{"msg":"Success"}');
+    assert.deepEqual((await storedMessages(app, ids)).map((message) => message.folder), ['spam', 'spam', 'spam', 'spam', 'spam']);
+    assert.equal(await redis.get(key(sender.id)), '1');
+    assert.deepEqual(await ledger(app, sender.id), [recipient.id]);
+  });
+
+  test('when a recipient reports a sender in five separate requests, the counter stays at one', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipient = await createUser(app);
+    const ids = await sendMessages(app, sender.id, recipient.id, 5);
+
+    for (const id of ids) assert.equal((await batchUpdate(app, { message_id_list: [id], spam: 'true' })).statusCode, 200);
+
+    assert.equal(await redis.get(key(sender.id)), '1');
+    assert.deepEqual((await storedMessages(app, ids)).map((message) => message.folder), Array(5).fill('spam'));
+  });
+
+  test('when three recipients report one sender, the counter is three; reporting the same message again changes nothing', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipients = [await createUser(app), await createUser(app), await createUser(app)];
+    const firstIds: number[] = [];
+    for (const recipient of recipients) {
+      const [id] = await sendMessages(app, sender.id, recipient.id, 1);
+      assert.ok(id !== undefined);
+      firstIds.push(id);
+      await batchUpdate(app, { message_id_list: [id], spam: true });
+    }
+    assert.equal(await redis.get(key(sender.id)), '3');
+
+    await batchUpdate(app, { message_id_list: firstIds, spam: 'true' });
+    assert.equal(await redis.get(key(sender.id)), '3');
+  });
+
+  test('the counter is a plain integer that expires 7 days after the last change', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipient = await createUser(app);
+    const ids = await sendMessages(app, sender.id, recipient.id, 1);
+
+    await batchUpdate(app, { message_id_list: ids, spam: 'true' });
+
+    assert.equal(await redis.type(key(sender.id)), 'string');
+    assert.equal(await redis.get(key(sender.id)), '1');
+    const ttl = await redis.ttl(key(sender.id));
+    assert.ok(ttl > 604790 && ttl <= 604800, `ttl ${ttl}`);
+  });
+
+  test('a repeated report by the same recipient is no change, so it does not restart the expiry; a new reporter does', async (t) => {
+    const { app, redis } = await buildTestApp(t, { SPAM_REPORT_TTL_SECONDS: '60' });
+    const sender = await createUser(app);
+    const first = await createUser(app);
+    const second = await createUser(app);
+    const [a, b] = await sendMessages(app, sender.id, first.id, 2);
+    const [c] = await sendMessages(app, sender.id, second.id, 1);
+
+    await batchUpdate(app, { message_id_list: [a], spam: 'true' });
+    const afterFirst = await redis.pttl(key(sender.id));
+    await sleep(300);
+    await batchUpdate(app, { message_id_list: [b], spam: 'true' });
+    const afterRepeat = await redis.pttl(key(sender.id));
+    assert.ok(afterRepeat <= afterFirst - 250, `repeat restarted the expiry: ${afterFirst} → ${afterRepeat}`);
+
+    await batchUpdate(app, { message_id_list: [c], spam: 'true' });
+    const afterNewReporter = await redis.pttl(key(sender.id));
+    assert.ok(afterNewReporter > afterRepeat + 250, `new reporter did not restart the expiry: ${afterRepeat} → ${afterNewReporter}`);
+    assert.equal(await redis.get(key(sender.id)), '2');
+  });
+
+  test('when the counter expires, the reports behind it expire too, and reporting again counts again', async (t) => {
+    const { app, redis } = await buildTestApp(t, { SPAM_REPORT_TTL_SECONDS: '1' });
+    const sender = await createUser(app);
+    const recipient = await createUser(app);
+    const [first, second] = await sendMessages(app, sender.id, recipient.id, 2);
+
+    await batchUpdate(app, { message_id_list: [first], spam: 'true' });
+    assert.equal(await redis.get(key(sender.id)), '1');
+    await sleep(1300);
+    assert.equal(await redis.get(key(sender.id)), null);
+
+    await batchUpdate(app, { message_id_list: [second], spam: 'true' });
+    assert.equal(await redis.get(key(sender.id)), '1');
+    assert.deepEqual(await ledger(app, sender.id), [recipient.id]);
+  });
+
+  test('sent and deleted messages ignore the spam flag and report nobody', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipient = await createUser(app);
+    const [sent, deleted] = await sendMessages(app, sender.id, recipient.id, 2);
+    assert.ok(sent !== undefined && deleted !== undefined);
+    await app.db.updateTable('messages').set({ folder: 'sent' }).where('id', '=', sent).execute();
+    await app.db.updateTable('messages').set({ folder: 'deleted' }).where('id', '=', deleted).execute();
+
+    await batchUpdate(app, { message_id_list: [sent, deleted], spam: 'true' });
+
+    assert.deepEqual((await storedMessages(app, [sent, deleted])).map((message) => message.folder), ['sent', 'deleted']);
+    assert.equal(await redis.get(key(sender.id)), null);
+    assert.deepEqual(await ledger(app, sender.id), []);
+  });
+});
+
+describe('withdrawing a report', () => {
+  test('the counter drops by one only when none of the recipient’s messages from that sender remain in spam', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipient = await createUser(app);
+    const other = await createUser(app);
+    const [a, b] = await sendMessages(app, sender.id, recipient.id, 2);
+    const [c] = await sendMessages(app, sender.id, other.id, 1);
+    await batchUpdate(app, { message_id_list: [a, b, c], spam: 'true' });
+    assert.equal(await redis.get(key(sender.id)), '2');
+
+    await batchUpdate(app, { message_id_list: [a], spam: 'false' });
+    assert.equal(await redis.get(key(sender.id)), '2', 'message b is still in spam, so the report stands');
+
+    await batchUpdate(app, { message_id_list: [b], spam: 'false' });
+    assert.equal(await redis.get(key(sender.id)), '1');
+    assert.deepEqual(await ledger(app, sender.id), [other.id]);
+    assert.deepEqual((await storedMessages(app, [a, b, c])).map((message) => message.folder), ['inbox', 'inbox', 'spam']);
+  });
+
+  test('when the last reporter withdraws, the counter key is removed', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipient = await createUser(app);
+    const ids = await sendMessages(app, sender.id, recipient.id, 3);
+    await batchUpdate(app, { message_id_list: ids, spam: 'true' });
+
+    await batchUpdate(app, { message_id_list: ids, spam: false });
+
+    assert.equal(await redis.get(key(sender.id)), null);
+    assert.deepEqual(await ledger(app, sender.id), []);
+  });
+
+  test('spam: false on messages that were never reported changes no counter', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const reporter = await createUser(app);
+    const bystander = await createUser(app);
+    const [reported] = await sendMessages(app, sender.id, reporter.id, 1);
+    const innocent = await sendMessages(app, sender.id, bystander.id, 2);
+    await batchUpdate(app, { message_id_list: [reported], spam: 'true' });
+    const ttlBefore = await redis.pttl(key(sender.id));
+
+    await batchUpdate(app, { message_id_list: innocent, spam: 'false' });
+
+    assert.equal(await redis.get(key(sender.id)), '1');
+    assert.ok((await redis.pttl(key(sender.id))) <= ttlBefore);
+    assert.deepEqual(await ledger(app, sender.id), [reporter.id]);
+  });
+
+  test('reporting again after a withdrawal counts again', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipient = await createUser(app);
+    const ids = await sendMessages(app, sender.id, recipient.id, 1);
+
+    await batchUpdate(app, { message_id_list: ids, spam: 'true' });
+    await batchUpdate(app, { message_id_list: ids, spam: 'false' });
+    assert.equal(await redis.get(key(sender.id)), null);
+    await batchUpdate(app, { message_id_list: ids, spam: 'true' });
+
+    assert.equal(await redis.get(key(sender.id)), '1');
+  });
+
+  test('moving a reported message to trash keeps the report until a spam: false request finds none left in spam', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipient = await createUser(app);
+    const [a, b] = await sendMessages(app, sender.id, recipient.id, 2);
+    await batchUpdate(app, { message_id_list: [a], spam: 'true' });
+
+    await batchUpdate(app, { message_id_list: [a], trash: 'true' });
+    assert.equal(await redis.get(key(sender.id)), '1');
+
+    await batchUpdate(app, { message_id_list: [b], spam: 'false' });
+    assert.equal(await redis.get(key(sender.id)), null);
+  });
+});
+
+describe('counters under concurrency', () => {
+  test('20 parallel requests by one recipient on 20 messages from one sender count once', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipient = await createUser(app);
+    const ids = await sendMessages(app, sender.id, recipient.id, 20);
+
+    const responses = await Promise.all(ids.map((id) => batchUpdate(app, { message_id_list: [id], spam: 'true' })));
+
+    assert.deepEqual(responses.map((response) => response.statusCode), Array(20).fill(200));
+    assert.equal(await redis.get(key(sender.id)), '1');
+    assert.deepEqual((await storedMessages(app, ids)).map((message) => message.folder), Array(20).fill('spam'));
+  });
+
+  test('20 recipients reporting one sender in parallel count twenty', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipients = await Promise.all(Array.from({ length: 20 }, () => createUser(app)));
+    const ids = (await Promise.all(recipients.map((recipient) => sendMessages(app, sender.id, recipient.id, 2)))).flat();
+
+    const responses = await Promise.all(
+      recipients.map((_, index) => batchUpdate(app, { message_id_list: ids.slice(index * 2, index * 2 + 2), spam: 'true' })),
+    );
+
+    assert.ok(responses.every((response) => response.statusCode === 200));
+    assert.equal(await redis.get(key(sender.id)), '20');
+    assert.equal((await ledger(app, sender.id)).length, 20);
+  });
+
+  test('interleaved reports and withdrawals in parallel end in the exact count', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipients = await Promise.all(Array.from({ length: 12 }, () => createUser(app)));
+    const idsByRecipient = await Promise.all(recipients.map((recipient) => sendMessages(app, sender.id, recipient.id, 2)));
+    // Everyone reports first; then, in parallel, the even ones withdraw both messages and the odd ones report again.
+    await Promise.all(idsByRecipient.map((ids) => batchUpdate(app, { message_id_list: ids, spam: 'true' })));
+    assert.equal(await redis.get(key(sender.id)), '12');
+
+    await Promise.all(
+      idsByRecipient.flatMap((ids, index) =>
+        index % 2 === 0
+          ? ids.map((id) => batchUpdate(app, { message_id_list: [id], spam: 'false' }))
+          : ids.map((id) => batchUpdate(app, { message_id_list: [id], spam: 'true' })),
+      ),
+    );
+
+    assert.equal(await redis.get(key(sender.id)), '6');
+    const stillReporting = recipients.filter((_, index) => index % 2 === 1).map((recipient) => recipient.id);
+    assert.deepEqual(await ledger(app, sender.id), stillReporting.sort((a, b) => a - b));
+  });
+
+  test('a batch carrying many senders and recipients updates every counter in one go', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const senders = [await createUser(app), await createUser(app)];
+    const recipients = [await createUser(app), await createUser(app)];
+    const ids: number[] = [];
+    for (const sender of senders) for (const recipient of recipients) ids.push(...(await sendMessages(app, sender.id, recipient.id, 2)));
+
+    await batchUpdate(app, { message_id_list: ids.slice(0, 8), spam: 'true' });
+
+    for (const sender of senders) assert.equal(await redis.get(key(sender.id)), '2');
+  });
+});
