@@ -33,6 +33,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(spamReportsPlugin, {
     redisUrl: config.redisUrl,
     redisKeyPrefix: config.redisKeyPrefix,
+    redisTimeoutMs: config.redisTimeoutMs,
     ttlSeconds: config.spamReportTtlSeconds,
   });
 

@@ -14,6 +14,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** prepended to every Redis key; empty in production, unique per test */
   readonly redisKeyPrefix: string;
+  /** how long a Redis command may take before it fails */
+  readonly redisTimeoutMs: number;
   readonly spamReportTtlSeconds: number;
   readonly bodyLimitBytes: number;
   readonly logLevel: LogLevel;
@@ -67,6 +69,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: readDatabaseUrl(env),
     redisUrl: readRedisUrl(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? '',
+    redisTimeoutMs: readInteger(env, 'REDIS_TIMEOUT_MS', 2000, 10, 60_000),
     spamReportTtlSeconds: readInteger(env, 'SPAM_REPORT_TTL_SECONDS', 604800, 1, 10 * 365 * 24 * 3600),
     bodyLimitBytes: readInteger(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
     logLevel: readLogLevel(env),

@@ -21,6 +21,7 @@ async function main(): Promise<number> {
     dialect,
     redisUrl: config.redisUrl,
     redisKeyPrefix: config.redisKeyPrefix,
+    redisTimeoutMs: config.redisTimeoutMs,
     ttlSeconds: config.spamReportTtlSeconds,
     reconcileOnConnect: false,
     log,

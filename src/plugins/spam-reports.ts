@@ -12,6 +12,7 @@ declare module 'fastify' {
 export interface SpamReportsPluginOptions {
   redisUrl: string | undefined;
   redisKeyPrefix: string;
+  redisTimeoutMs: number;
   ttlSeconds: number;
 }
 

@@ -141,7 +141,7 @@ describe('withdrawing a report', () => {
     await batchUpdate(app, { message_id_list: [b], spam: 'false' });
     assert.equal(await redis.get(key(sender.id)), '1');
     assert.deepEqual(await ledger(app, sender.id), [other.id]);
-    assert.deepEqual((await storedMessages(app, [a, b, c])).map((message) => message.folder), ['inbox', 'inbox', 'spam']);
+    assert.deepEqual((await storedMessages(app, [a, b, c].map(Number))).map((message) => message.folder), ['inbox', 'inbox', 'spam']);
   });
 
   test('when the last reporter withdraws, the counter key is removed', async (t) => {
