@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// `npm test`: the whole suite on SQLite and, when TEST_DATABASE_URL is set, again on PostgreSQL.
+// Prints one closing line for both runs: "tests: N passed, N failed".
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function testFiles(dir) {
+  return readdirSync(dir)
+    .flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return testFiles(path);
+      return name.endsWith('.test.ts') ? [path] : [];
+    })
+    .sort();
+}
+
+const only = process.argv.slice(2);
+const files = only.length > 0 ? only : testFiles('test');
+const dialects = ['sqlite', ...(process.env.TEST_DATABASE_URL ? ['postgres'] : [])];
+const totals = { pass: 0, fail: 0 };
+
+for (const dialect of dialects) {
+  console.log(`\n=== test suite on ${dialect} ===\n`);
+  const counts = await new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+      env: { ...process.env, TEST_DIALECT: dialect },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let tail = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString()).slice(-4000);
+    });
+    child.on('close', (code) => {
+      const read = (label) => Number(tail.match(new RegExp(`ℹ ${label} (\\d+)`))?.[1] ?? 0);
+      // A crashed runner with no summary still counts as a failure.
+      const fail = read('fail') + read('cancelled') + (code !== 0 && read('fail') === 0 ? 1 : 0);
+      resolve({ pass: read('pass'), fail });
+    });
+  });
+  totals.pass += counts.pass;
+  totals.fail += counts.fail;
+}
+
+console.log(`\ntests (${dialects.join(' + ')}): ${totals.pass} passed, ${totals.fail} failed`);
+process.exit(totals.fail === 0 && totals.pass > 0 ? 0 : 1);
