@@ -27,5 +27,5 @@ USER node
 EXPOSE 8000
 # The slim image has no curl: ask node itself. Exit 0 only on a 200 from GET /.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["node", "-e", "require('http').get('http://127.0.0.1:8000/', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1)).setTimeout(4000, function () { this.destroy(); })"]
+    CMD ["node", "-e", "require('http').get('http://127.0.0.1:' + (process.env.PORT || 8000) + '/', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1)).setTimeout(4000, function () { this.destroy(); })"]
 CMD ["node", "dist/server.js"]

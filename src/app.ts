@@ -28,6 +28,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(docsPlugin);
   await app.register(dbPlugin, {
     url: config.databaseUrl,
+    poolMax: config.databasePoolMax,
     ...(options.databaseSchema ? { schema: options.databaseSchema } : {}),
   });
   await app.register(spamReportsPlugin, {

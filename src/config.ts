@@ -10,6 +10,8 @@ export interface Config {
   readonly host: string;
   /** `sqlite:<path>`, `sqlite::memory:` or `postgres://…` */
   readonly databaseUrl: string;
+  /** PostgreSQL connections per instance */
+  readonly databasePoolMax: number;
   /** unset: spam counters are kept in-process (one instance only) */
   readonly redisUrl: string | undefined;
   /** prepended to every Redis key; empty in production, unique per test */
@@ -67,6 +69,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: readInteger(env, 'PORT', 8000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     databaseUrl: readDatabaseUrl(env),
+    databasePoolMax: readInteger(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
     redisUrl: readRedisUrl(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? '',
     redisTimeoutMs: readInteger(env, 'REDIS_TIMEOUT_MS', 2000, 10, 60_000),
