@@ -29,6 +29,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(dbPlugin, {
     url: config.databaseUrl,
     poolMax: config.databasePoolMax,
+    sqliteSynchronous: config.sqliteSynchronous,
     ...(options.databaseSchema ? { schema: options.databaseSchema } : {}),
   });
   await app.register(spamReportsPlugin, {

@@ -10,6 +10,8 @@ export interface Config {
   readonly host: string;
   /** `sqlite:<path>`, `sqlite::memory:` or `postgres://…` */
   readonly databaseUrl: string;
+  /** SQLite: NORMAL keeps acknowledged writes across a process crash; FULL also across power loss */
+  readonly sqliteSynchronous: 'NORMAL' | 'FULL';
   /** PostgreSQL connections per instance */
   readonly databasePoolMax: number;
   /** unset: spam counters are kept in-process (one instance only) */
@@ -50,6 +52,12 @@ function readDatabaseUrl(env: Env): string {
   throw new ConfigError('DATABASE_URL', `must be sqlite:<file>, sqlite::memory: or postgres://…, got "${raw}"`);
 }
 
+function readSqliteSynchronous(env: Env): 'NORMAL' | 'FULL' {
+  const raw = (env.SQLITE_SYNCHRONOUS?.trim() || 'NORMAL').toUpperCase();
+  if (raw === 'NORMAL' || raw === 'FULL') return raw;
+  throw new ConfigError('SQLITE_SYNCHRONOUS', `must be NORMAL or FULL, got "${raw}"`);
+}
+
 function readRedisUrl(env: Env): string | undefined {
   const raw = env.REDIS_URL?.trim();
   if (!raw) return undefined;
@@ -69,6 +77,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: readInteger(env, 'PORT', 8000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     databaseUrl: readDatabaseUrl(env),
+    sqliteSynchronous: readSqliteSynchronous(env),
     databasePoolMax: readInteger(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
     redisUrl: readRedisUrl(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? '',

@@ -20,15 +20,18 @@ export interface DatabaseOptions {
   /** PostgreSQL only: schema to use (tests get one each); created if missing */
   schema?: string;
   poolMax?: number;
+  /** SQLite only: NORMAL (default) or FULL */
+  sqliteSynchronous?: 'NORMAL' | 'FULL';
 }
 
-function openSqlite(url: string): DatabaseHandle {
+function openSqlite(url: string, options: DatabaseOptions): DatabaseHandle {
   const file = url.slice('sqlite:'.length);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SqliteDatabase(file);
-  // WAL lets readers run beside the writer; NORMAL sync keeps every acknowledged write across a process crash.
+  // WAL lets readers run beside the writer; NORMAL sync keeps every acknowledged write across a
+  // process crash, FULL also across power loss (at the cost of an fsync per commit).
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma(`synchronous = ${options.sqliteSynchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' };
@@ -46,7 +49,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
 }
 
 export function createDatabase(url: string, options: DatabaseOptions = {}): DatabaseHandle {
-  return url.startsWith('sqlite:') ? openSqlite(url) : openPostgres(url, options);
+  return url.startsWith('sqlite:') ? openSqlite(url, options) : openPostgres(url, options);
 }
 
 /** A unique constraint refused the write (duplicate email, a report already in the ledger). */
