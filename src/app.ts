@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import type { Config } from './config.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
-import fastapiErrors from './plugins/fastapi-errors.js';
+import fastapiErrors, { keepUndecodableEscapes } from './plugins/fastapi-errors.js';
 import spamReportsPlugin from './plugins/spam-reports.js';
 import { messagesRoutes } from './modules/messages/messages.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
@@ -20,6 +20,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
+    rewriteUrl: (request) => keepUndecodableEscapes(request.url ?? '/'),
     // On close, drop idle keep-alive sockets at once; requests in flight still finish.
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();

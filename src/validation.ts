@@ -140,6 +140,8 @@ class Walker {
     if (typeof value === 'string') text = value;
     else if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
     else return this.fail(loc, 'str type expected', 'type_error.str');
+    // PostgreSQL text cannot hold NUL; refuse it on every database so both behave alike.
+    if (text.includes('\u0000')) return this.fail(loc, 'string contains a NUL character', 'value_error.str.nul');
     if (schema.maxLength !== undefined && text.length > schema.maxLength) {
       return this.fail(loc, `ensure this value has at most ${schema.maxLength} characters`, 'value_error.any_str.max_length', {
         limit_value: schema.maxLength,

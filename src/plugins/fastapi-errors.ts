@@ -53,6 +53,23 @@ function urlPattern(url: string): RegExp {
   return new RegExp(`^${escaped}/?$`);
 }
 
+/**
+ * Starlette keeps a percent-escape it cannot decode as it is, so `/users/%ZZ` reaches the route and
+ * fails as "not an integer". Fastify would refuse the whole URL; escaping the stray `%` keeps the
+ * original's behaviour. Used as Fastify's `rewriteUrl`.
+ */
+export function keepUndecodableEscapes(url: string): string {
+  if (!url.includes('%')) return url;
+  const queryStart = url.indexOf('?');
+  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  try {
+    decodeURIComponent(path);
+    return url;
+  } catch {
+    return path.replaceAll('%', '%25') + (queryStart === -1 ? '' : url.slice(queryStart));
+  }
+}
+
 function sendDetail(reply: FastifyReply, statusCode: number, detail: unknown) {
   return reply.code(statusCode).type('application/json').send(JSON.stringify({ detail }));
 }
@@ -97,6 +114,10 @@ async function fastapiErrors(app: FastifyInstance) {
     if (error instanceof RequestValidationError) return sendDetail(reply, 422, error.issues);
     if (error instanceof HttpError) return sendDetail(reply.headers(error.headers), error.statusCode, error.detail);
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendDetail(reply, 413, 'Request body too large');
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      // FastAPI reads a body of a type it does not know as raw bytes, which is not a dict.
+      return sendDetail(reply, 422, [{ loc: ['body'], msg: 'value is not a valid dict', type: 'type_error.dict' }]);
+    }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendDetail(reply, status, error.message);
     request.log.error({ err: error }, 'unhandled error');
