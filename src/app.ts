@@ -1,23 +1,40 @@
 /** buildApp(config): every plugin and module wired together, ready to listen or to inject into. */
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Config } from './config.js';
+import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import fastapiErrors, { keepUndecodableEscapes } from './plugins/fastapi-errors.js';
+import gracefulClose from './plugins/graceful-close.js';
+import healthPlugin from './plugins/health.js';
+import httpSecurity from './plugins/http-security.js';
+import metricsPlugin, { ServiceMetrics } from './plugins/metrics.js';
+import rateLimitPlugin from './plugins/rate-limit.js';
+import requestIdPlugin, { requestIdOf } from './plugins/request-id.js';
 import spamReportsPlugin from './plugins/spam-reports.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import { AccessTokens } from './modules/auth/tokens.js';
+import { mailboxRoutes } from './modules/mailbox/mailbox.routes.js';
 import { messagesRoutes } from './modules/messages/messages.routes.js';
+import { moderationRoutes } from './modules/moderation/moderation.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 
 export interface BuildOptions {
   /** PostgreSQL only: the schema to work in (tests use one each). */
   databaseSchema?: string;
+  /** Where log lines go instead of stdout (tests read them). */
+  loggerStream?: DestinationStream;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: options.loggerStream ? { level: config.logLevel, stream: options.loggerStream } : { level: config.logLevel },
+    // X-Request-Id: kept when valid, else a new UUID; every log line of the request carries it as reqId.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
     rewriteUrl: (request) => keepUndecodableEscapes(request.url ?? '/'),
@@ -26,7 +43,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(fastapiErrors);
-  await app.register(docsPlugin);
+  await app.register(gracefulClose);
+  await app.register(requestIdPlugin);
+  const metrics = config.metricsEnabled ? new ServiceMetrics() : undefined;
   await app.register(dbPlugin, {
     url: config.databaseUrl,
     poolMax: config.databasePoolMax,
@@ -38,12 +57,32 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     redisKeyPrefix: config.redisKeyPrefix,
     redisTimeoutMs: config.redisTimeoutMs,
     ttlSeconds: config.spamReportTtlSeconds,
+    ...(metrics ? { observer: metrics.spamReports } : {}),
   });
+  // Headers and CORS first, so a preflight is answered before authentication looks for a token.
+  await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
+  const tokens =
+    config.authMode !== 'off' && config.authSecret ? new AccessTokens(config.authSecret, config.authTokenTtlSeconds) : undefined;
+  await app.register(authPlugin, { mode: config.authMode, tokens });
+  await app.register(rateLimitPlugin, {
+    limits: config.rateLimits,
+    redisUrl: config.redisUrl,
+    redisKeyPrefix: config.redisKeyPrefix,
+    redisTimeoutMs: config.redisTimeoutMs,
+  });
+  await app.register(docsPlugin, { authMode: config.authMode });
+  await app.register(healthPlugin, { checkTimeoutMs: config.redisTimeoutMs });
+  if (metrics) await app.register(metricsPlugin, { metrics });
 
-  app.get('/', { schema: { tags: ['root'], response: { 200: Type.Object({ Hello: Type.String() }) } } }, async () => ({
-    Hello: 'World',
-  }));
+  app.get(
+    '/',
+    { schema: { tags: ['root'], response: { 200: Type.Object({ Hello: Type.String() }) } }, config: { public: true } },
+    async () => ({ Hello: 'World' }),
+  );
   await app.register(usersRoutes);
   await app.register(messagesRoutes);
+  await app.register(mailboxRoutes);
+  await app.register(moderationRoutes, { moderatorEmails: config.moderatorEmails });
+  if (tokens) await app.register(authRoutes, { tokens });
   return app;
 }

@@ -45,6 +45,34 @@ export class InvalidOption extends InvalidRequest {
   }
 }
 
+/** No valid bearer token where one is needed, or a token that is tampered, expired, malformed or names nobody. */
+export class NotAuthenticated extends HttpError {
+  constructor() {
+    super(401, 'Not authenticated', { 'www-authenticate': 'Bearer' });
+  }
+}
+
+/** Login refused: the same answer for an unknown email and a wrong password. */
+export class IncorrectCredentials extends HttpError {
+  constructor() {
+    super(401, 'Incorrect email or password', { 'www-authenticate': 'Bearer' });
+  }
+}
+
+/** A known caller acting on someone else's behalf. */
+export class NotAllowed extends HttpError {
+  constructor() {
+    super(403, 'Not allowed');
+  }
+}
+
+/** Over a rate limit; Retry-After says in how many seconds the window ends. */
+export class TooManyRequests extends HttpError {
+  constructor(retryAfterSeconds: number) {
+    super(429, 'Too many requests', { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  }
+}
+
 export class ServiceUnavailable extends HttpError {
   constructor(detail: string) {
     super(503, detail);

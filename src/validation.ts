@@ -3,7 +3,7 @@
  * that document the routes. Ajv's coercion differs from pydantic in ways clients notice (it turns
  * `null` into `0` or `""`), so this walker implements pydantic's rules for the small schema
  * vocabulary the routes use: object, string (with the `email` format), integer (with bounds),
- * boolean, array, and `anyOf` for nullable values and flags.
+ * boolean, array, and `anyOf` for nullable values, flags and unions of string literals.
  */
 import type { ValidationIssue } from './errors.js';
 
@@ -20,6 +20,7 @@ export interface JsonSchema {
   maximum?: number;
   maxLength?: number;
   format?: string;
+  const?: unknown;
   default?: unknown;
 }
 
@@ -29,6 +30,9 @@ type Checked = unknown | typeof INVALID;
 const MAX_EMAIL_LENGTH = 254;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
 const INTEGER_STRING = /^\s*[-+]?\d+\s*$/;
+/** pydantic v1's spellings of a boolean, as query strings carry them. */
+const TRUE_WORDS = new Set(['1', 'on', 't', 'true', 'y', 'yes']);
+const FALSE_WORDS = new Set(['0', 'off', 'f', 'false', 'n', 'no']);
 
 export function isEmailAddress(value: string): boolean {
   return value.length <= MAX_EMAIL_LENGTH && EMAIL_PATTERN.test(value);
@@ -68,7 +72,7 @@ class Walker {
       case 'string':
         return this.checkString(schema, value, loc);
       case 'boolean':
-        return typeof value === 'boolean' ? value : this.fail(loc, 'value could not be parsed to a boolean', 'type_error.bool');
+        return this.checkBoolean(value, loc);
       default:
         return value;
     }
@@ -81,8 +85,28 @@ class Walker {
       return takes('null') ? null : this.fail(loc, 'none is not an allowed value', 'type_error.none.not_allowed');
     }
     if (typeof value === 'boolean' && takes('boolean')) return value;
+    // A union of literals (pydantic's Literal['a', 'b']): the value must be one of them.
+    if (branches.length > 0 && branches.every((branch) => branch.const !== undefined)) {
+      const permitted = branches.map((branch) => branch.const);
+      if (permitted.includes(value)) return value;
+      return this.fail(loc, `unexpected value; permitted: ${permitted.map((item) => `'${String(item)}'`).join(', ')}`, 'value_error.const', {
+        given: value,
+        permitted,
+      });
+    }
     const main = branches.find((branch) => !typesOf(branch).every((type) => type === 'null' || type === 'boolean'));
     return main ? this.check(main, value, loc) : this.check(branches[0] ?? {}, value, loc);
+  }
+
+  private checkBoolean(value: unknown, loc: Location): Checked {
+    if (typeof value === 'boolean') return value;
+    if (value === 0 || value === 1) return value === 1;
+    if (typeof value === 'string') {
+      const word = value.trim().toLowerCase();
+      if (TRUE_WORDS.has(word)) return true;
+      if (FALSE_WORDS.has(word)) return false;
+    }
+    return this.fail(loc, 'value could not be parsed to a boolean', 'type_error.bool');
   }
 
   private checkObject(schema: JsonSchema, value: unknown, loc: Location): Checked {

@@ -2,15 +2,17 @@
  * Schema migrations, kept in code (not read from disk) so the built service and the tests run
  * the same list. Kysely's Migrator takes a lock, so several instances may start at once.
  */
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { DialectName } from './create-db.js';
 import type { Database } from './database.js';
 import * as initial from './migrations/0001-initial.js';
+import * as mailboxIndexes from './migrations/0002-mailbox-indexes.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
 
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-initial': initial,
+  '0002-mailbox-indexes': mailboxIndexes,
 };
 
 function provider(dialect: DialectName): MigrationProvider {
@@ -25,8 +27,19 @@ function provider(dialect: DialectName): MigrationProvider {
   };
 }
 
+/**
+ * PostgreSQL: the schema the migrations' own tables live in. Without it, Kysely looks for them in
+ * every schema of the database and, finding another schema's, would not create ours.
+ */
+async function currentSchema(db: Kysely<Database>, dialect: DialectName): Promise<string | undefined> {
+  if (dialect !== 'postgres') return undefined;
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema;
+}
+
 export async function migrateToLatest(db: Kysely<Database>, dialect: DialectName): Promise<void> {
-  const migrator = new Migrator({ db, provider: provider(dialect) });
+  const schema = await currentSchema(db, dialect);
+  const migrator = new Migrator({ db, provider: provider(dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');
   if (error || failed) {

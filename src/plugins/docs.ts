@@ -3,8 +3,19 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { AuthMode } from '../config.js';
 
-async function docsPlugin(app: FastifyInstance) {
+export interface DocsPluginOptions {
+  authMode: AuthMode;
+}
+
+/** FastAPI's name for the OAuth2 password flow, so Swagger UI's Authorize button logs in through /token. */
+export const SECURITY_SCHEME = 'OAuth2PasswordBearer';
+
+async function docsPlugin(app: FastifyInstance, options: DocsPluginOptions) {
+  const authOn = options.authMode !== 'off';
+  // Routes that need a token say so; with AUTH_MODE=optional the empty requirement `{}` marks the token optional.
+  const securityOfProtectedRoutes: Record<string, string[]>[] = options.authMode === 'optional' ? [{}, { [SECURITY_SCHEME]: [] }] : [{ [SECURITY_SCHEME]: [] }];
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -13,10 +24,33 @@ async function docsPlugin(app: FastifyInstance) {
         version: '1.0.0',
         description: 'Send messages between users; list them, mark them read, trash them and report spam.',
       },
+      ...(authOn
+        ? {
+            components: {
+              securitySchemes: {
+                [SECURITY_SCHEME]: { type: 'oauth2', flows: { password: { tokenUrl: '/token', scopes: {} } } },
+              },
+            },
+          }
+        : {}),
     },
+    ...(authOn
+      ? {
+          transform: ({ schema, url, route }) => ({
+            schema: route.config?.public || schema?.hide ? schema : { ...schema, security: securityOfProtectedRoutes },
+            url,
+          }),
+        }
+      : {}),
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The documentation stays reachable without a token in every mode.
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, public: true };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+    docs.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  });
 }
 
 export default fp(docsPlugin, { name: 'docs' });

@@ -1,7 +1,7 @@
 /** Spam reports (ledger + counters) for the routes; warns once when counters stay in this process. */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { SpamReports } from '../modules/spam/spam-reports.js';
+import { SpamReports, type SpamReportsObserver } from '../modules/spam/spam-reports.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,6 +14,8 @@ export interface SpamReportsPluginOptions {
   redisKeyPrefix: string;
   redisTimeoutMs: number;
   ttlSeconds: number;
+  /** told about reports, withdrawals, rebuilds and Redis errors (the metrics) */
+  observer?: SpamReportsObserver;
 }
 
 async function spamReportsPlugin(app: FastifyInstance, options: SpamReportsPluginOptions) {

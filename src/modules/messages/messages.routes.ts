@@ -1,18 +1,28 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { NotAllowed } from '../../errors.js';
 import { pageOf } from '../shared.schemas.js';
 import { parseBatchCommand } from './batch-update.js';
 import * as messages from './messages.repository.js';
 import { batchUpdateSchema, createMessageSchema, listMessagesSchema } from './messages.schemas.js';
 import { applyBatchUpdate } from './messages.service.js';
 
+// With a known caller (a token was given): one sends only as oneself, lists only one's received
+// messages, and changes only those; anonymous callers (AUTH_MODE off, or optional without a token)
+// keep the original's behaviour.
 export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/msg/create/', { schema: createMessageSchema }, async (request) => messages.insertMessage(app.db, request.body));
+  app.post('/msg/create/', { schema: createMessageSchema, preHandler: app.abuseLimits.messagesPerSender }, async (request) => {
+    if (request.callerId !== undefined && request.body.from_userid !== request.callerId) throw new NotAllowed();
+    return messages.insertMessage(app.db, request.body);
+  });
 
-  app.get('/msg/list/', { schema: listMessagesSchema }, async (request) => messages.listMessages(app.db, pageOf(request.query)));
+  app.get('/msg/list/', { schema: listMessagesSchema }, async (request) =>
+    messages.listMessages(app.db, pageOf(request.query), request.callerId),
+  );
 
   app.put('/msg/list/', { schema: batchUpdateSchema }, async (request) => {
     const command = parseBatchCommand(request.body);
-    await applyBatchUpdate({ db: app.db, dialect: app.dialect, spamReports: app.spamReports }, command);
+    // Ids that are not the caller's are skipped like unknown ids, so only a real recipient can report spam.
+    await applyBatchUpdate({ db: app.db, dialect: app.dialect, spamReports: app.spamReports }, command, request.callerId);
     return { msg: 'Success' };
   });
 };

@@ -20,7 +20,7 @@ export interface BatchUpdateContext {
  * not that recipient's) are skipped. All changes commit together or not at all.
  */
 export async function applyBatchUpdate(context: BatchUpdateContext, command: BatchCommand, recipientId?: number): Promise<void> {
-  const counters = await context.db.transaction().execute(async (trx) => {
+  const ledgerChanges = await context.db.transaction().execute(async (trx) => {
     const messages = await loadMessageStates(trx, context.dialect, command.messageIds, recipientId);
     const changes = [];
     const reports: ReportPair[] = [];
@@ -35,5 +35,5 @@ export async function applyBatchUpdate(context: BatchUpdateContext, command: Bat
     await updateMessageStates(trx, changes);
     return context.spamReports.recordInLedger(trx, { reports, withdrawals });
   });
-  await context.spamReports.publish(counters);
+  await context.spamReports.publish(ledgerChanges);
 }

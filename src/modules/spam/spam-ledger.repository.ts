@@ -13,6 +13,15 @@ export interface ReportPair {
   senderId: number;
 }
 
+/** What one batch changed in the ledger: the counters that moved, and how many reports were added and withdrawn. */
+export interface LedgerChanges {
+  counters: CounterState[];
+  /** ledger rows inserted (reports that were not already there) */
+  recorded: number;
+  /** ledger rows removed by withdrawals (not by expiry) */
+  withdrawn: number;
+}
+
 /** A sender's counter as the ledger has it after a change. */
 export interface CounterState {
   senderId: number;
@@ -27,7 +36,8 @@ function distinct(values: number[]): number[] {
 }
 
 /**
- * Records reports and withdrawals and returns the new state of every counter that changed.
+ * Records reports and withdrawals and returns the new state of every counter that changed, with
+ * how many reports were recorded and withdrawn.
  * A report already in the ledger changes nothing; a withdrawal only removes a report when none of
  * the reporter's messages from that sender remain in spam.
  */
@@ -37,9 +47,10 @@ export async function recordReportChanges(
   changes: { reports: ReportPair[]; withdrawals: ReportPair[] },
   now: number,
   ttlMs: number,
-): Promise<CounterState[]> {
+): Promise<LedgerChanges> {
   const senders = distinct([...changes.reports, ...changes.withdrawals].map((pair) => pair.senderId));
-  if (senders.length === 0) return [];
+  const unchanged: LedgerChanges = { counters: [], recorded: 0, withdrawn: 0 };
+  if (senders.length === 0) return unchanged;
 
   // Serialize ledger changes per sender across connections (PostgreSQL): counts below then see every committed report.
   await db
@@ -61,6 +72,8 @@ export async function recordReportChanges(
     .execute();
 
   const changed = new Set<number>();
+  let recorded = 0;
+  let withdrawn = 0;
   if (changes.reports.length > 0) {
     const inserted = await db
       .insertInto('spam_reports')
@@ -69,9 +82,10 @@ export async function recordReportChanges(
       .returning('sender_id')
       .execute();
     inserted.forEach((row) => changed.add(row.sender_id));
+    recorded = inserted.length;
   }
   if (changes.withdrawals.length > 0) {
-    const withdrawn = await db
+    const removed = await db
       .deleteFrom('spam_reports')
       .where(({ eb, refTuple, tuple }) =>
         eb(
@@ -93,9 +107,10 @@ export async function recordReportChanges(
       )
       .returning('sender_id')
       .execute();
-    withdrawn.forEach((row) => changed.add(row.sender_id));
+    removed.forEach((row) => changed.add(row.sender_id));
+    withdrawn = removed.length;
   }
-  if (changed.size === 0) return [];
+  if (changed.size === 0) return unchanged;
 
   // Each change bumps the version (so counter writes apply in order) and restarts the expiry.
   const rows = await db
@@ -111,7 +126,7 @@ export async function recordReportChanges(
     .where('sender_id', 'in', [...changed])
     .returning(['sender_id', 'reporters', 'version', 'expires_at'])
     .execute();
-  return rows.map(toCounterState);
+  return { counters: rows.map(toCounterState), recorded, withdrawn };
 }
 
 function toCounterState(row: { sender_id: number; reporters: number; version: number; expires_at: number }): CounterState {

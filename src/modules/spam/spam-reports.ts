@@ -11,9 +11,16 @@ import type { Kysely } from 'kysely';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DialectName } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
-import { unexpiredCounters, type CounterState, type ReportPair, recordReportChanges } from './spam-ledger.repository.js';
+import {
+  topReportedSenders,
+  unexpiredCounters,
+  type CounterState,
+  type LedgerChanges,
+  type ReportPair,
+  recordReportChanges,
+} from './spam-ledger.repository.js';
 
-export type { CounterState, ReportPair };
+export type { CounterState, LedgerChanges, ReportPair };
 
 const COUNTER_KEY = 'msg:spam-reports:uid:';
 const VERSION_KEY = 'msg:spam-reports-version:uid:';
@@ -79,6 +86,8 @@ interface CounterStore {
   read(senderId: number): Promise<number>;
   /** Removes counters of senders the ledger does not know, unless a newer write vouches for them. */
   prune(known: Set<number>): Promise<void>;
+  /** Resolves when the store answers; rejects otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -101,6 +110,8 @@ class MemoryCounterStore implements CounterStore {
   async prune(): Promise<void> {
     // Every in-process counter was written by publish(), so each has a version: nothing to prune.
   }
+
+  async ping(): Promise<void> {}
 
   async close(): Promise<void> {}
 }
@@ -144,6 +155,10 @@ class RedisCounterStore implements CounterStore {
     } while (cursor !== '0');
   }
 
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -159,6 +174,19 @@ export interface SpamReportsOptions {
   /** Reconcile counters with the ledger on every (re)connection to Redis; the rebuild command turns it off. */
   reconcileOnConnect?: boolean;
   log: FastifyBaseLogger;
+  /** Told what happened, for metrics; every method is called after the fact and must not throw. */
+  observer?: SpamReportsObserver;
+}
+
+export interface SpamReportsObserver {
+  /** reports newly recorded in the ledger (committed) */
+  onReportsRecorded?(count: number): void;
+  /** reports withdrawn from the ledger (committed) */
+  onReportsWithdrawn?(count: number): void;
+  /** every counter was recomputed from the ledger (at start, on reconnect, or by the rebuild command) */
+  onRebuild?(): void;
+  /** a Redis connection error or a failed Redis command */
+  onRedisError?(): void;
 }
 
 /**
@@ -182,7 +210,10 @@ export class SpamReports {
         commandTimeout: options.redisTimeoutMs ?? 2000,
         retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
       });
-      redis.on('error', (error: Error) => options.log.warn({ err: error }, 'redis error'));
+      redis.on('error', (error: Error) => {
+        options.observer?.onRedisError?.();
+        options.log.warn({ err: error }, 'redis error');
+      });
       // On every (re)connection, bring the counters back in line with the ledger.
       if (options.reconcileOnConnect ?? true) redis.on('ready', () => void this.reconcile());
       this.store = new RedisCounterStore(redis, options.redisKeyPrefix);
@@ -212,23 +243,33 @@ export class SpamReports {
   }
 
   /** Writes reports and withdrawals to the ledger, in the caller's transaction. */
-  recordInLedger(trx: Kysely<Database>, changes: { reports: ReportPair[]; withdrawals: ReportPair[] }): Promise<CounterState[]> {
+  recordInLedger(trx: Kysely<Database>, changes: { reports: ReportPair[]; withdrawals: ReportPair[] }): Promise<LedgerChanges> {
     return recordReportChanges(trx, this.options.dialect, changes, Date.now(), this.ttlMs);
   }
 
-  /** Brings the counters in line with what the ledger committed; failures are reconciled later. */
-  async publish(counters: CounterState[]): Promise<void> {
-    if (counters.length === 0) return;
+  /** After the ledger changes committed: brings the counters in line with them; failures are reconciled later. */
+  async publish(changes: LedgerChanges): Promise<void> {
+    const { observer } = this.options;
+    if (changes.recorded > 0) observer?.onReportsRecorded?.(changes.recorded);
+    if (changes.withdrawn > 0) observer?.onReportsWithdrawn?.(changes.withdrawn);
+    if (changes.counters.length === 0) return;
     try {
-      await this.store.publish(counters, Date.now());
+      await this.store.publish(changes.counters, Date.now());
     } catch (error) {
+      if (this.usesRedis) observer?.onRedisError?.();
       this.options.log.warn({ err: error }, 'spam counters not published; they will be reconciled when Redis is back');
     }
   }
 
-  /** How many distinct users currently report this sender. */
+  /** How many distinct users currently report this sender (the counter; 0 when absent). */
   reportedBy(senderId: number): Promise<number> {
     return this.store.read(senderId);
+  }
+
+  /** The senders reported by the most distinct users right now, from the ledger. */
+  async mostReported(limit: number): Promise<{ senderId: number; reportedBy: number }[]> {
+    const counters = await topReportedSenders(this.options.db, Date.now(), limit);
+    return counters.map((counter) => ({ senderId: counter.senderId, reportedBy: counter.reporters }));
   }
 
   /**
@@ -240,7 +281,18 @@ export class SpamReports {
     const counters = await unexpiredCounters(this.options.db, Date.now());
     await this.store.publish(counters, Date.now());
     if (prune) await this.store.prune(new Set(counters.map((counter) => counter.senderId)));
+    this.options.observer?.onRebuild?.();
     return counters.filter((counter) => counter.reporters > 0).length;
+  }
+
+  /** Resolves when the counter store answers (Redis PING, within REDIS_TIMEOUT_MS); rejects otherwise. */
+  async ping(): Promise<void> {
+    try {
+      await this.store.ping();
+    } catch (error) {
+      this.options.observer?.onRedisError?.();
+      throw error;
+    }
   }
 
   private reconcile(): Promise<void> {

@@ -43,14 +43,39 @@ export async function emailExists(db: Db, email: string): Promise<boolean> {
   return row !== undefined;
 }
 
-export async function findUser(db: Db, id: number): Promise<User | undefined> {
+/** What a login needs: the id and the stored hash. */
+export async function findCredentials(db: Db, email: string): Promise<{ id: number; hashed_password: string } | undefined> {
+  return db.selectFrom('users').select(['id', 'hashed_password']).where('email', '=', email).executeTakeFirst();
+}
+
+export async function findEmail(db: Db, id: number): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('email').where('id', '=', id).executeTakeFirst();
+  return row?.email;
+}
+
+export async function userExists(db: Db, id: number): Promise<boolean> {
+  const row = await db.selectFrom('users').select('id').where('id', '=', id).executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Whose items a listing shows: everyone's (no caller known, as the original), or only the caller's;
+ * other users then appear with `items: []`, since items are private once callers are known.
+ */
+export type ItemsVisibleTo = number | undefined;
+
+function ownersToShow(ids: number[], visibleTo: ItemsVisibleTo): number[] {
+  return visibleTo === undefined ? ids : ids.filter((id) => id === visibleTo);
+}
+
+export async function findUser(db: Db, id: number, visibleTo?: ItemsVisibleTo): Promise<User | undefined> {
   const row = await db.selectFrom('users').select(['id', 'email', 'is_active']).where('id', '=', id).executeTakeFirst();
   if (!row) return undefined;
-  const items = await itemsByOwner(db, [row.id]);
+  const items = await itemsByOwner(db, ownersToShow([row.id], visibleTo));
   return toUser(row, items.get(row.id) ?? []);
 }
 
-export async function listUsers(db: Db, page: { offset: number; limit: number }): Promise<User[]> {
+export async function listUsers(db: Db, page: { offset: number; limit: number }, visibleTo?: ItemsVisibleTo): Promise<User[]> {
   if (page.limit === 0) return [];
   const rows = await db
     .selectFrom('users')
@@ -59,7 +84,7 @@ export async function listUsers(db: Db, page: { offset: number; limit: number })
     .limit(page.limit)
     .offset(page.offset)
     .execute();
-  const items = await itemsByOwner(db, rows.map((row) => row.id));
+  const items = await itemsByOwner(db, ownersToShow(rows.map((row) => row.id), visibleTo));
   return rows.map((row) => toUser(row, items.get(row.id) ?? []));
 }
 
@@ -78,8 +103,11 @@ export async function insertItem(db: Db, ownerId: number, title: string, descrip
   }
 }
 
-export async function listItems(db: Db, page: { offset: number; limit: number }): Promise<Item[]> {
+/** Items in id order: everyone's, or only `ownerId`'s when given. */
+export async function listItems(db: Db, page: { offset: number; limit: number }, ownerId?: number): Promise<Item[]> {
   if (page.limit === 0) return [];
-  const rows = await db.selectFrom('items').selectAll().orderBy('id').limit(page.limit).offset(page.offset).execute();
+  let query = db.selectFrom('items').selectAll();
+  if (ownerId !== undefined) query = query.where('owner_id', '=', ownerId);
+  const rows = await query.orderBy('id').limit(page.limit).offset(page.offset).execute();
   return rows.map(toItem);
 }

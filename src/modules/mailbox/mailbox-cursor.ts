@@ -1,0 +1,20 @@
+/**
+ * The opaque paging cursor of GET /users/{id}/messages: base64url of the last id a page returned.
+ * Clients must not build it; anything that is not one we issued is a 422 at ["query","cursor"].
+ */
+import { RequestValidationError } from '../../errors.js';
+
+export function encodeCursor(lastId: number): string {
+  return Buffer.from(String(lastId), 'utf8').toString('base64url');
+}
+
+/** The id to continue below; a cursor we did not issue (bad base64url, not a positive id) is refused. */
+export function decodeCursor(cursor: string): number {
+  const text = /^[A-Za-z0-9_-]{1,24}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const id = /^[1-9]\d{0,15}$/.test(text) ? Number(text) : NaN;
+  // Re-encoding must give the same text, so each id has exactly one cursor.
+  if (!Number.isSafeInteger(id) || encodeCursor(id) !== cursor) {
+    throw new RequestValidationError([{ loc: ['query', 'cursor'], msg: 'invalid cursor', type: 'value_error.cursor' }]);
+  }
+  return id;
+}

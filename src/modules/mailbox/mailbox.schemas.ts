@@ -1,0 +1,89 @@
+import { Type, type Static } from 'typebox';
+import { Message } from '../messages/messages.schemas.js';
+import { DetailError, UnprocessableBody } from '../shared.schemas.js';
+
+export const MAX_MAILBOX_PAGE = 200;
+export const DEFAULT_MAILBOX_PAGE = 50;
+
+export const MailboxParams = Type.Object({ user_id: Type.Integer({ description: 'The recipient.', examples: [2] }) });
+
+function folderName(description: string) {
+  return Type.Union([Type.Literal('inbox'), Type.Literal('trash'), Type.Literal('spam')], { description, examples: ['inbox'] });
+}
+
+export const MailboxQuery = Type.Object({
+  folder: Type.Optional(folderName('Only this folder; absent: every folder.')),
+  unread: Type.Optional(Type.Boolean({ description: 'true: only unread messages, false: only read ones; absent: both.', examples: [true] })),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_MAILBOX_PAGE,
+      default: DEFAULT_MAILBOX_PAGE,
+      description: `Messages per page, 1 to ${MAX_MAILBOX_PAGE}.`,
+      examples: [DEFAULT_MAILBOX_PAGE],
+    }),
+  ),
+  cursor: Type.Optional(
+    Type.String({
+      description: 'The `next_cursor` of the previous page (opaque); absent: the newest messages.',
+      examples: ['MTIz'],
+    }),
+  ),
+});
+export type MailboxQuery = Static<typeof MailboxQuery>;
+
+export const MailboxPage = Type.Object(
+  {
+    messages: Type.Array(Message),
+    next_cursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass as `cursor` for the next (older) page; null on the last page.',
+    }),
+  },
+  {
+    examples: [
+      {
+        messages: [{ id: 123, from_userid: 1, to_userid: 2, subject: 'Hi', message: 'Lunch?', folder: 'inbox', unread: 'Y' }],
+        next_cursor: 'MTIz',
+      },
+    ],
+  },
+);
+
+export const FolderCounts = Type.Array(
+  Type.Object({
+    folder: folderName('The folder.'),
+    total: Type.Integer({ description: 'Messages in the folder.' }),
+    unread: Type.Integer({ description: 'Of those, unread ones.' }),
+  }),
+  {
+    examples: [
+      [
+        { folder: 'inbox', total: 12, unread: 3 },
+        { folder: 'trash', total: 4, unread: 0 },
+        { folder: 'spam', total: 1, unread: 1 },
+      ],
+    ],
+  },
+);
+
+const notAllowed = Type.Object(DetailError.properties, { description: 'A known caller asking for someone else’s mailbox.', examples: [{ detail: 'Not allowed' }] });
+const userNotFound = Type.Object(DetailError.properties, { description: 'No such user.', examples: [{ detail: 'User not found' }] });
+
+export const listMailboxSchema = {
+  tags: ['mailbox'],
+  summary: "A user's received messages, newest first, by folder and read state",
+  description:
+    'Cursor paging over message ids: pass `next_cursor` back as `cursor` for the next (older) page; mail that arrives meanwhile ' +
+    'never causes a gap or a repeat. With a known caller (a token), only the caller’s own mailbox.',
+  params: MailboxParams,
+  querystring: MailboxQuery,
+  response: { 200: MailboxPage, 403: notAllowed, 404: userNotFound, 422: UnprocessableBody },
+};
+
+export const folderCountsSchema = {
+  tags: ['mailbox'],
+  summary: 'Total and unread messages in inbox, trash and spam',
+  description: 'Always the three folders, zeros included. With a known caller (a token), only the caller’s own mailbox.',
+  params: MailboxParams,
+  response: { 200: FolderCounts, 403: notAllowed, 404: userNotFound, 422: UnprocessableBody },
+};

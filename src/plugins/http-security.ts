@@ -1,0 +1,48 @@
+/**
+ * Security headers (@fastify/helmet) on every answer, with a Content-Security-Policy that Swagger UI
+ * at /docs works under (it is served from here: scripts and styles from 'self', images also as data:),
+ * and CORS (@fastify/cors) only for the origins in CORS_ORIGINS; without them, no CORS headers at all.
+ * Registered before authentication so a browser's CORS preflight is answered without a token.
+ */
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+export interface HttpSecurityOptions {
+  corsOrigins: readonly string[];
+}
+
+async function httpSecurity(app: FastifyInstance, options: HttpSecurityOptions) {
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: true,
+      directives: {
+        'default-src': ["'self'"],
+        'script-src': ["'self'"],
+        // Swagger UI sets style attributes from its scripts.
+        'style-src': ["'self'", "'unsafe-inline'"],
+        'img-src': ["'self'", 'data:', 'validator.swagger.io'],
+        'connect-src': ["'self'"],
+        'form-action': ["'self'"],
+        'frame-ancestors': ["'none'"],
+        'object-src': ["'none'"],
+        // The service itself speaks plain HTTP (TLS, if any, ends in front of it): upgrading would break /docs on http://.
+        'upgrade-insecure-requests': null,
+      },
+    },
+  });
+
+  if (options.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
+      methods: ['GET', 'HEAD', 'POST', 'PUT'],
+      exposedHeaders: ['retry-after', 'www-authenticate'],
+      // Tokens travel in the Authorization header, never in cookies.
+      credentials: false,
+      maxAge: 600,
+    });
+  }
+}
+
+export default fp(httpSecurity, { name: 'http-security' });

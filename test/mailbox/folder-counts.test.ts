@@ -1,0 +1,97 @@
+/** GET /users/{id}/folders: total and unread per folder, following every batch update. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sql } from 'kysely';
+import { buildTestApp } from '../helpers/build-test-app.js';
+import { batchUpdate, createUser, sendMessages } from '../helpers/factories.js';
+import { testDatabaseUrl } from '../helpers/services.js';
+import { folderCounts, insertMail } from './mailbox-support.js';
+
+const counts = (inbox: [number, number], trash: [number, number], spam: [number, number]) => [
+  { folder: 'inbox', total: inbox[0], unread: inbox[1] },
+  { folder: 'trash', total: trash[0], unread: trash[1] },
+  { folder: 'spam', total: spam[0], unread: spam[1] },
+];
+
+test('a user without mail has the three folders, all zero', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const response = await app.inject({ method: 'GET', url: `/users/${ada.id}/folders` });
+  assert.equal(response.statusCode, 200);
+  assert.equal(
+    response.body,
+    '[{"folder":"inbox","total":0,"unread":0},{"folder":"trash","total":0,"unread":0},{"folder":"spam","total":0,"unread":0}]',
+  );
+});
+
+test('counts follow read, trash, restore, spam and not-spam changes made through PUT /msg/list/', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  const [m1, m2, m3, m4, m5] = (await sendMessages(app, ada.id, bob.id, 5)) as [number, number, number, number, number];
+  await sendMessages(app, bob.id, ada.id, 2); // Ada's mail does not count for Bob
+  assert.deepEqual(await folderCounts(app, bob.id), counts([5, 5], [0, 0], [0, 0]));
+
+  const steps: [Record<string, unknown>, ReturnType<typeof counts>][] = [
+    [{ message_id_list: [m1, m2], read: 'true' }, counts([5, 3], [0, 0], [0, 0])],
+    [{ message_id_list: [m2, m3], trash: 'true' }, counts([3, 2], [2, 1], [0, 0])],
+    [{ message_id_list: [m4], spam: 'true' }, counts([2, 1], [2, 1], [1, 1])],
+    [{ message_id_list: [m3], trash: 'false', read: true }, counts([3, 1], [1, 0], [1, 1])],
+    [{ message_id_list: [m5, m2], spam: 'true' }, counts([2, 0], [0, 0], [3, 2])],
+    [{ message_id_list: [m4], spam: 'false', read: 'true' }, counts([3, 0], [0, 0], [2, 1])],
+    [{ message_id_list: [m1, m2, m3, m4, m5], read: 'false' }, counts([3, 3], [0, 0], [2, 2])],
+  ];
+  for (const [payload, expected] of steps) {
+    const response = await batchUpdate(app, payload);
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(await folderCounts(app, bob.id), expected, JSON.stringify(payload));
+  }
+  assert.deepEqual(await folderCounts(app, ada.id), counts([2, 2], [0, 0], [0, 0]));
+});
+
+test('counts over many messages match the stored rows; sent and deleted mail is not a mailbox folder', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  await insertMail(app, ada.id, bob.id, 300, { folder: 'inbox', unread: 'Y' });
+  await insertMail(app, ada.id, bob.id, 120, { folder: 'inbox', unread: 'N' });
+  await insertMail(app, ada.id, bob.id, 45, { folder: 'trash', unread: 'N' });
+  await insertMail(app, ada.id, bob.id, 7, { folder: 'spam', unread: 'Y' });
+  await insertMail(app, ada.id, bob.id, 9, { folder: 'deleted', unread: 'Y' });
+  await insertMail(app, ada.id, bob.id, 4, { folder: 'sent', unread: 'N' });
+  assert.deepEqual(await folderCounts(app, bob.id), counts([420, 300], [45, 0], [7, 7]));
+});
+
+test('unknown user: 404; a user id that is not an integer: 422 at ["path","user_id"]', async (t) => {
+  const { app } = await buildTestApp(t);
+  const missing = await app.inject({ method: 'GET', url: '/users/424242/folders' });
+  assert.equal(missing.statusCode, 404);
+  assert.equal(missing.body, '{"detail":"User not found"}');
+  const bad = await app.inject({ method: 'GET', url: '/users/x/folders' });
+  assert.equal(bad.statusCode, 422);
+  assert.equal(bad.body, '{"detail":[{"loc":["path","user_id"],"msg":"value is not a valid integer","type":"type_error.integer"}]}');
+});
+
+test('the mailbox indexes exist, and on SQLite both views are answered from an index without sorting', async (t) => {
+  const { app } = await buildTestApp(t);
+  const indexes = testDatabaseUrl()
+    ? await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = current_schema() and tablename = 'messages'`.execute(app.db)
+    : await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'messages'`.execute(app.db);
+  const names = indexes.rows.map((row) => row.name);
+  for (const name of ['messages_recipient_id', 'messages_recipient_folder', 'messages_recipient_folder_unread']) {
+    assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
+  }
+  if (testDatabaseUrl()) return;
+  const plan = async (query: ReturnType<typeof sql>) =>
+    (await sql<{ detail: string }>`explain query plan ${query}`.execute(app.db)).rows.map((row) => row.detail).join(' | ');
+  const listing = await plan(sql`select * from messages where to_userid = 1 and id < 500 order by id desc limit 51`);
+  assert.match(listing, /USING (COVERING )?INDEX messages_recipient_id/);
+  assert.doesNotMatch(listing, /TEMP B-TREE/);
+  const filtered = await plan(sql`select * from messages where to_userid = 1 and folder = 'inbox' and unread = 'Y' order by id desc limit 51`);
+  assert.match(filtered, /USING (COVERING )?INDEX messages_recipient_folder_unread/);
+  assert.doesNotMatch(filtered, /TEMP B-TREE/);
+  const folders = await plan(
+    sql`select folder, count(*), coalesce(sum(case when unread = 'Y' then 1 else 0 end), 0) from messages where to_userid = 1 and folder in ('inbox','trash','spam') group by folder`,
+  );
+  assert.match(folders, /USING COVERING INDEX messages_recipient_folder_unread/);
+});

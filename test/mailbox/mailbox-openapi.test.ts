@@ -1,0 +1,32 @@
+/** The mailbox and moderation routes are in the OpenAPI document, tagged, with examples. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildTestApp } from '../helpers/build-test-app.js';
+
+interface Operation {
+  tags?: string[];
+  parameters?: { name: string; in: string; example?: unknown; schema?: unknown }[];
+  responses: Record<string, { content?: Record<string, { schema?: Record<string, unknown>; example?: unknown; examples?: unknown }> }>;
+}
+
+test('GET /openapi.json documents the mailbox and moderation routes with tags, every status and examples', async (t) => {
+  const { app } = await buildTestApp(t);
+  const response = await app.inject({ method: 'GET', url: '/openapi.json' });
+  assert.equal(response.statusCode, 200);
+  const paths = response.json<{ paths: Record<string, Record<string, Operation>> }>().paths;
+  for (const [path, tag, statuses, parameters] of [
+    ['/users/{user_id}/messages', 'mailbox', ['200', '403', '404', '422'], ['user_id', 'folder', 'unread', 'limit', 'cursor']],
+    ['/users/{user_id}/folders', 'mailbox', ['200', '403', '404', '422'], ['user_id']],
+    ['/users/{user_id}/spam-reports', 'moderation', ['200', '403', '404', '422'], ['user_id']],
+    ['/spam/senders', 'moderation', ['200', '403', '422'], ['limit']],
+  ] as const) {
+    const operation = paths[path]?.get;
+    assert.ok(operation, `${path} is documented`);
+    assert.deepEqual(operation.tags, [tag]);
+    assert.deepEqual(Object.keys(operation.responses).sort(), [...statuses]);
+    assert.deepEqual(operation.parameters?.map((parameter) => parameter.name).sort(), [...parameters].sort());
+    for (const parameter of operation.parameters ?? []) assert.notEqual(parameter.example, undefined, `${path} ${parameter.name} example`);
+    const ok = JSON.stringify(operation.responses['200']?.content?.['application/json']);
+    assert.match(ok, /"example/, `${path} 200 has an example`);
+  }
+});
