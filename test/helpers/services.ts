@@ -76,6 +76,9 @@ export interface PrivateRedis {
   url: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections but answers nothing, like a hung Redis */
+  pause(): void;
+  resume(): void;
 }
 
 export async function privateRedis(): Promise<PrivateRedis> {
@@ -105,6 +108,12 @@ export async function privateRedis(): Promise<PrivateRedis> {
       }
       throw new Error(`private redis-server on port ${port} did not start`);
     },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
     async stop() {
       const running = child;
       child = undefined;
@@ -112,6 +121,7 @@ export async function privateRedis(): Promise<PrivateRedis> {
       await new Promise<void>((resolve) => {
         running.once('exit', () => resolve());
         running.kill('SIGKILL');
+        running.kill('SIGCONT');
       });
     },
   };
