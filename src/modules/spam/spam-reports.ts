@@ -117,6 +117,9 @@ class MemoryCounterStore implements CounterStore {
 }
 
 const PUBLISH_CHUNK = 500;
+/** Reconciliation retries after a failed counter write: 1 s, doubling up to 30 s. */
+const FIRST_RETRY_MS = 1000;
+const LAST_RETRY_MS = 30_000;
 
 class RedisCounterStore implements CounterStore {
   constructor(
@@ -198,6 +201,9 @@ export class SpamReports {
   private readonly store: CounterStore;
   private readonly ttlMs: number;
   private reconciling: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = FIRST_RETRY_MS;
+  private closed = false;
 
   constructor(private readonly options: SpamReportsOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
@@ -258,6 +264,7 @@ export class SpamReports {
     } catch (error) {
       if (this.usesRedis) observer?.onRedisError?.();
       this.options.log.warn({ err: error }, 'spam counters not published; they will be reconciled when Redis is back');
+      this.scheduleReconcile();
     }
   }
 
@@ -297,10 +304,30 @@ export class SpamReports {
 
   private reconcile(): Promise<void> {
     this.reconciling ??= this.rebuildCounters()
-      .then((count) => this.options.log.info({ counters: count }, 'spam counters reconciled with the ledger'))
-      .catch((error: unknown) => this.options.log.warn({ err: error }, 'spam counter reconciliation failed'))
+      .then((count) => {
+        this.retryDelayMs = FIRST_RETRY_MS;
+        this.options.log.info({ counters: count }, 'spam counters reconciled with the ledger');
+      })
+      .catch((error: unknown) => {
+        this.options.log.warn({ err: error }, 'spam counter reconciliation failed; retrying');
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, LAST_RETRY_MS);
+        this.scheduleReconcile();
+      })
       .finally(() => (this.reconciling = undefined));
     return this.reconciling;
+  }
+
+  /**
+   * A write that failed without the connection dropping (a hung or slow Redis) brings no 'ready'
+   * event, so reconcile on a timer too, backing off while Redis keeps failing.
+   */
+  private scheduleReconcile(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.reconcile();
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
   }
 
   /** Resolves once a reconciliation in progress (e.g. at start) has finished. */
@@ -309,6 +336,8 @@ export class SpamReports {
   }
 
   close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
     return this.store.close();
   }
 }
