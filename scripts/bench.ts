@@ -4,6 +4,9 @@
  * with autocannon, and prints req/s, latency and the ratio to the bare server, measured in one run.
  *
  *   npm run bench -- --duration 10 --connections 16 --only list,create --json
+ *
+ * Workloads: create (POST /msg/create/), list (GET /msg/list/?limit=10), read and spam (PUT a batch of
+ * 10 ids), folder (GET /users/{id}/messages?limit=50 on a mailbox of 10,000 messages).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -139,7 +142,13 @@ async function seed(baseUrl: string) {
     messageIds.push(...created.map((message) => message.id));
   }
   const batches = Array.from({ length: messageIds.length / 10 }, (_, index) => messageIds.slice(index * 10, index * 10 + 10));
-  return { users, batches };
+  // One mailbox of 10,000 messages for the folder view.
+  const heavy = users[19]!.id;
+  const mail = Array.from({ length: 10_000 }, (_, index) => ({ from_userid: users[index % 10]!.id, to_userid: heavy, subject: `Mail ${index}`, message: 'Hello' }));
+  for (let start = 0; start < mail.length; start += 32) {
+    await Promise.all(mail.slice(start, start + 32).map((body) => post(baseUrl, '/msg/create/', body)));
+  }
+  return { users, batches, heavy };
 }
 
 async function main() {
@@ -176,7 +185,7 @@ async function main() {
     const serviceUrl = `http://127.0.0.1:${servicePort}`;
     await Promise.all([waitUntilUp(bareUrl), waitUntilUp(serviceUrl)]);
     log(`seeding ${serviceUrl} …`);
-    const { users, batches } = await seed(serviceUrl);
+    const { users, batches, heavy } = await seed(serviceUrl);
 
     const workloads: Workload[] = [
       {
@@ -188,6 +197,7 @@ async function main() {
       { name: 'list', method: 'GET', path: '/msg/list/?limit=10' },
       { name: 'read', method: 'PUT', path: '/msg/list/', bodies: batches.map((ids) => JSON.stringify({ message_id_list: ids, read: 'true' })) },
       { name: 'spam', method: 'PUT', path: '/msg/list/', bodies: batches.map((ids) => JSON.stringify({ message_id_list: ids, spam: 'true' })) },
+      { name: 'folder', method: 'GET', path: `/users/${heavy}/messages?limit=50` },
     ];
     const selected = options.only ? workloads.filter((workload) => options.only!.split(',').includes(workload.name)) : workloads;
 

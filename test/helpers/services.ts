@@ -138,3 +138,10 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_0
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
 }
+
+/**
+ * For tests that do not touch the suite's database (they run the service on a SQLite file of their
+ * own): run them in the SQLite pass only, not again in the PostgreSQL pass.
+ */
+export const SQLITE_PASS_ONLY: string | false =
+  process.env.TEST_DIALECT === 'postgres' ? 'independent of the database under test: runs in the SQLite pass' : false;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SQLITE_PASS_ONLY } from '../helpers/services.js';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 const STARTUP_TIMEOUT_MS = 15_000;
@@ -66,14 +67,13 @@ async function waitUntilAnswering(baseUrl: string, child: ChildProcess, output: 
 }
 
 before(() => {
-  // Compile src/ to dist/ once, exactly as `npm run build` does.
-  execFileSync(join(projectRoot, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], {
-    cwd: projectRoot,
-    stdio: 'inherit',
-  });
+  // Compile src/ to dist/ and web/src/ to dist/web/ once, exactly as `npm run build` does.
+  for (const project of ['tsconfig.build.json', 'web']) {
+    execFileSync(join(projectRoot, 'node_modules', '.bin', 'tsc'), ['-p', project], { cwd: projectRoot, stdio: 'inherit' });
+  }
 });
 
-test('the built server starts without Redis, serves its API and docs, and exits 0 on SIGTERM', { timeout: 60_000 }, async (t) => {
+test('the built server starts without Redis, serves its API and docs, and exits 0 on SIGTERM', { timeout: 60_000, skip: SQLITE_PASS_ONLY }, async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'inbox-smoke-'));
   const port = await pickFreePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -122,6 +122,21 @@ test('the built server starts without Redis, serves its API and docs, and exits 
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
     await response.text();
+  });
+
+  await t.test('GET /inbox/ serves the web inbox with caching headers; /inbox redirects there', async () => {
+    const page = await fetch(`${baseUrl}/inbox/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.equal(page.headers.get('cache-control'), 'no-cache');
+    assert.match(await page.text(), /<script type="module" src="main.js"><\/script>/);
+    const styles = await fetch(`${baseUrl}/inbox/styles.css`);
+    assert.equal(styles.status, 200);
+    assert.equal(styles.headers.get('cache-control'), 'public, max-age=300');
+    await styles.text();
+    const bare = await fetch(`${baseUrl}/inbox`, { redirect: 'manual' });
+    assert.equal(bare.status, 301);
+    assert.equal(bare.headers.get('location'), '/inbox/');
   });
 
   await t.test('a warning says REDIS_URL is unset', () => {
