@@ -10,6 +10,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY web ./web
 RUN npm run build \
     && npm prune --omit=dev
 
@@ -20,6 +21,8 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+# The web inbox's HTML and CSS (its compiled scripts are in dist/web).
+COPY --from=build --chown=node:node /app/web/public ./web/public
 # The default DATABASE_URL is sqlite:data/inbox.db, relative to WORKDIR; a volume mounted here
 # inherits this ownership when it is first created.
 RUN mkdir -p /app/data && chown node:node /app/data

@@ -15,6 +15,7 @@ import metricsPlugin, { ServiceMetrics } from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js';
 import spamReportsPlugin from './plugins/spam-reports.js';
+import webInbox from './plugins/web-inbox.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { AccessTokens } from './modules/auth/tokens.js';
 import { mailboxRoutes } from './modules/mailbox/mailbox.routes.js';
@@ -72,6 +73,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   await app.register(docsPlugin, { authMode: config.authMode });
   await app.register(healthPlugin, { checkTimeoutMs: config.redisTimeoutMs });
+  await app.register(webInbox);
   if (metrics) await app.register(metricsPlugin, { metrics });
 
   app.get(
