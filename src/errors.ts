@@ -73,11 +73,6 @@ export class TooManyRequests extends HttpError {
   }
 }
 
-export class ServiceUnavailable extends HttpError {
-  constructor(detail: string) {
-    super(503, detail);
-  }
-}
 
 /** One FastAPI validation problem: where, what, and pydantic's error type. */
 export interface ValidationIssue {

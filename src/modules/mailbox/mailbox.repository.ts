@@ -1,14 +1,13 @@
 /** SQL for the mailbox views. Every function takes the database (or a transaction) first. */
 import type { Kysely } from 'kysely';
 import type { Database, Folder, MessageRow, UnreadMark } from '../../db/database.js';
+import { MESSAGE_COLUMNS } from '../messages/messages.repository.js';
 
 type Db = Kysely<Database>;
 
 /** The folders a mailbox shows, in the order they are listed. */
 export const MAILBOX_FOLDERS = ['inbox', 'trash', 'spam'] as const satisfies readonly Folder[];
 export type MailboxFolder = (typeof MAILBOX_FOLDERS)[number];
-
-const MESSAGE_COLUMNS = ['id', 'from_userid', 'to_userid', 'subject', 'message', 'folder', 'unread'] as const;
 
 export interface MailboxFilter {
   folder?: MailboxFolder | undefined;

@@ -14,7 +14,8 @@ export interface NewMessageInput {
   message: string;
 }
 
-const MESSAGE_COLUMNS = ['id', 'from_userid', 'to_userid', 'subject', 'message', 'folder', 'unread'] as const;
+/** The contract's Message, column for column. */
+export const MESSAGE_COLUMNS = ['id', 'from_userid', 'to_userid', 'subject', 'message', 'folder', 'unread'] as const;
 
 /** Inserts a message; an unknown sender or recipient is refused by the foreign keys and answered 404. */
 export async function insertMessage(db: Db, input: NewMessageInput): Promise<MessageRow> {

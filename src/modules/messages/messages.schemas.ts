@@ -58,5 +58,5 @@ export const batchUpdateSchema = {
     'All listed messages change or none do. Folder rules: `deleted` never changes; `sent` only moves to `deleted` on trash=true; ' +
     'any other folder: trash=true → trash, trash=false → inbox, then spam=true → spam, spam=false → inbox; read=true → unread "N", read=false → unread "Y".',
   body: BatchUpdate,
-  response: { 200: Type.Object({ msg: Type.String({ examples: ['Success'] }) }), 422: UnprocessableBody, 503: DetailError },
+  response: { 200: Type.Object({ msg: Type.String({ examples: ['Success'] }) }), 422: UnprocessableBody },
 };

@@ -25,7 +25,7 @@ export type { CounterState, LedgerChanges, ReportPair };
 const COUNTER_KEY = 'msg:spam-reports:uid:';
 const VERSION_KEY = 'msg:spam-reports-version:uid:';
 
-export function counterKey(senderId: number): string {
+function counterKey(senderId: number): string {
   return `${COUNTER_KEY}${senderId}`;
 }
 
