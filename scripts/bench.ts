@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 
 const { values: options } = parseArgs({
   options: {
@@ -151,6 +152,27 @@ async function seed(baseUrl: string) {
   return { users, batches, heavy };
 }
 
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const KEY_PREFIX = `bench:${process.pid}:`;
+
+/** Removes the counters and rate-limit keys this run wrote, and nothing else. */
+async function deleteBenchKeys(): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // no Redis: nothing was written
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'inbox-bench-'));
   const children: ChildProcess[] = [];
@@ -169,8 +191,8 @@ async function main() {
         PORT: String(servicePort),
         HOST: '127.0.0.1',
         DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`,
-        REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
-        REDIS_KEY_PREFIX: `bench:${process.pid}:`,
+        REDIS_URL,
+        REDIS_KEY_PREFIX: KEY_PREFIX,
         LOG_LEVEL: 'warn',
         // The benchmark measures the service, not its abuse limits (one sender sends thousands a second).
         RATE_LIMIT_MESSAGES_PER_MINUTE: '0',
@@ -225,6 +247,7 @@ async function main() {
   } finally {
     stopAll();
     rmSync(dir, { recursive: true, force: true });
+    await deleteBenchKeys();
   }
 }
 
