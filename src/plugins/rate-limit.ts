@@ -15,6 +15,7 @@ import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import type { RateLimits } from '../config.js';
 import { TooManyRequests } from '../errors.js';
+import { failFastRedisOptions } from '../redis-options.js';
 
 /** A route hook that throws TooManyRequests when the request is over the limit (and counts it otherwise). */
 export type Limit = (request: FastifyRequest) => Promise<void>;
@@ -60,13 +61,7 @@ const sender: KeyOf = (request) => String(request.callerId ?? bodyField(request,
 
 /** Connects the rate limiter's own client; waits for it at start (bounded) so the first requests are counted. */
 async function connectRedis(app: FastifyInstance, options: RateLimitPluginOptions & { redisUrl: string }): Promise<Redis> {
-  const redis = new Redis(options.redisUrl, {
-    keyPrefix: options.redisKeyPrefix,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: options.redisTimeoutMs,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-  });
+  const redis = new Redis(options.redisUrl, failFastRedisOptions(options.redisKeyPrefix, options.redisTimeoutMs));
   redis.on('error', (error: Error) => app.log.warn({ err: error }, 'rate limit: redis error'));
   app.addHook('onClose', () => redis.quit().then(
     () => undefined,

@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DialectName } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
+import { failFastRedisOptions } from '../../redis-options.js';
 import {
   topReportedSenders,
   unexpiredCounters,
@@ -208,14 +209,8 @@ export class SpamReports {
   constructor(private readonly options: SpamReportsOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
     if (options.redisUrl) {
-      const redis = new Redis(options.redisUrl, {
-        keyPrefix: options.redisKeyPrefix,
-        // Fail fast while disconnected instead of queueing: the ledger keeps the truth meanwhile.
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-        commandTimeout: options.redisTimeoutMs ?? 2000,
-        retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-      });
+      // Fail fast while disconnected instead of queueing: the ledger keeps the truth meanwhile.
+      const redis = new Redis(options.redisUrl, failFastRedisOptions(options.redisKeyPrefix, options.redisTimeoutMs ?? 2000));
       redis.on('error', (error: Error) => {
         options.observer?.onRedisError?.();
         options.log.warn({ err: error }, 'redis error');
