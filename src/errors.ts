@@ -73,6 +73,12 @@ export class TooManyRequests extends HttpError {
   }
 }
 
+/** The database cannot serve the request right now (down, restarting, or locked past its timeout); retrying soon may succeed. */
+export class ServiceUnavailable extends HttpError {
+  constructor(retryAfterSeconds: number) {
+    super(503, 'Service unavailable', { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  }
+}
 
 /** One FastAPI validation problem: where, what, and pydantic's error type. */
 export interface ValidationIssue {

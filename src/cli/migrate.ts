@@ -9,7 +9,7 @@ import { migrateToLatest } from '../db/migrate.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const { db, dialect } = createDatabase(config.databaseUrl, { poolMax: 1 });
+  const { db, dialect } = createDatabase(config.databaseUrl, { poolMax: 1, timeoutMs: config.databaseTimeoutMs });
   try {
     await migrateToLatest(db, dialect);
     console.log(`Database (${dialect}) is at the latest schema.`);

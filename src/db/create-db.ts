@@ -1,11 +1,25 @@
 /**
  * The one place that knows which database we talk to. `DATABASE_URL` picks the dialect;
  * everything else (repositories, migrations) writes SQL both SQLite and PostgreSQL accept.
+ * It also decides how long the database may make a request wait, and which failures mean
+ * "the database is unavailable right now" (answered 503) rather than a bug.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  Kysely,
+  PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+  SqliteAdapter,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  type SqliteDatabase as KyselySqliteDatabase,
+} from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
 
@@ -16,27 +30,96 @@ export interface DatabaseHandle {
   dialect: DialectName;
 }
 
+/** Where connection trouble is reported; Fastify's logger fits. */
+export interface DatabaseLog {
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
 export interface DatabaseOptions {
   /** PostgreSQL only: schema to use (tests get one each); created if missing */
   schema?: string;
   poolMax?: number;
   /** SQLite only: NORMAL (default) or FULL */
   sqliteSynchronous?: 'NORMAL' | 'FULL';
+  /**
+   * The longest the database may make a caller wait (DATABASE_TIMEOUT_MS): connecting, waiting for a
+   * pooled connection, each PostgreSQL statement, SQLite's write lock. Default 5000.
+   */
+  timeoutMs?: number;
+  /**
+   * PostgreSQL: bound each statement by `timeoutMs` too. The service's requests do; migrations and the
+   * command-line tools do not (default): an index build, or waiting for another instance's
+   * migration, may take longer than a request may.
+   */
+  limitStatements?: boolean;
+  /** where lost connections are reported; without it, the first one is written to stderr */
+  log?: DatabaseLog;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+/** The client-side bound waits this much longer than the server's statement_timeout, so the server's cleaner error comes first. */
+const CLIENT_TIMEOUT_MARGIN_MS = 250;
+
+/**
+ * SQLite with several processes on one file: a deferred `begin` reads first and fails with
+ * SQLITE_BUSY_SNAPSHOT when another process wrote meanwhile (the busy timeout does not help there).
+ * `begin immediate` takes the write lock up front, waiting up to busy_timeout for it, so writers
+ * from every process queue instead of being refused.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+/**
+ * Kysely's SQLite adapter takes no migration lock (it assumes one process) and migrates outside a
+ * transaction. SQLite's DDL is transactional, so migrate in one transaction, which `begin immediate`
+ * makes the lock: a second process starting on the same file waits, then finds nothing to do.
+ */
+class TransactionalSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class WriteLockingSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+
+  override createDriver(): SqliteDriver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+
+  override createAdapter(): SqliteAdapter {
+    return new TransactionalSqliteAdapter();
+  }
 }
 
 function openSqlite(url: string, options: DatabaseOptions): DatabaseHandle {
   const file = url.slice('sqlite:'.length);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SqliteDatabase(file);
-  // WAL lets readers run beside the writer; NORMAL sync keeps every acknowledged write across a
-  // process crash, FULL also across power loss (at the cost of an fsync per commit).
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma(`synchronous = ${options.sqliteSynchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
-  sqlite.pragma('foreign_keys = ON');
-  // Reads through a memory map skip a copy per page: about a third off a small SELECT here.
-  if (file !== ':memory:') sqlite.pragma('mmap_size = 268435456');
-  sqlite.pragma('busy_timeout = 5000');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), dialect: 'sqlite' };
+  try {
+    // First, so that even switching to WAL waits for another process that holds the file.
+    sqlite.pragma(`busy_timeout = ${Math.trunc(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)}`);
+    // WAL lets readers run beside the writer; NORMAL sync keeps every acknowledged write across a
+    // process crash, FULL also across power loss (at the cost of an fsync per commit).
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma(`synchronous = ${options.sqliteSynchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+    sqlite.pragma('foreign_keys = ON');
+    // Reads through a memory map skip a copy per page: about a third off a small SELECT here.
+    if (file !== ':memory:') sqlite.pragma('mmap_size = 268435456');
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  const dialect = new WriteLockingSqliteDialect({ database: withStatementCache(sqlite) });
+  return { db: new Kysely<Database>({ dialect }), dialect: 'sqlite' };
 }
 
 const STATEMENT_CACHE_SIZE = 256;
@@ -61,15 +144,73 @@ function withStatementCache(sqlite: SqliteDatabase.Database): KyselySqliteDataba
   };
 }
 
+/** The first lost connection goes to stderr when no logger was given (the command-line tools). */
+function stderrOnce(): DatabaseLog {
+  let warned = false;
+  return {
+    warn(details, message) {
+      if (warned) return;
+      warned = true;
+      console.warn(message, details);
+    },
+  };
+}
+
+/**
+ * What Kysely gets instead of the pool. pg's client-side query_timeout fails the query but leaves
+ * it running on the connection, which would then serve the next request stuck behind it: a client
+ * whose query timed out is destroyed on release instead of going back to the pool.
+ */
+function discardingTimedOutClients(pool: pg.Pool): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let timedOut = false;
+      // Kysely calls only the (sql, parameters) form (no cursor is configured, so nothing streams), and
+      // pg's result has the fields Kysely reads, typed more loosely: hence the cast below.
+      const query = async (text: string, parameters: readonly unknown[]) => {
+        try {
+          return await client.query(text, [...parameters]);
+        } catch (error) {
+          if (error instanceof Error && error.message === 'Query read timeout') timedOut = true;
+          throw error;
+        }
+      };
+      return {
+        query: query as unknown as PostgresPoolClient['query'],
+        release: (destroy?: boolean) => client.release(destroy === true || timedOut),
+      };
+    },
+    end: () => pool.end(),
+  };
+}
+
 function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   // int8 (COUNT, SUM) comes back as text by default; our counts fit in a double exactly.
   pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+  const timeoutMs = Math.trunc(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const limitStatements = options.limitStatements ?? false;
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolMax ?? 10,
+    // Bounds both opening a connection and waiting for a free one in the pool.
+    connectionTimeoutMillis: timeoutMs,
+    // The server cancels a slow statement; the client gives up too when no answer comes at all (a
+    // network that drops packets), so no request waits on the database for good.
+    ...(limitStatements ? { statement_timeout: timeoutMs, query_timeout: timeoutMs + CLIENT_TIMEOUT_MARGIN_MS } : {}),
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  const log = options.log ?? stderrOnce();
+  // A connection lost while idle in the pool (the server restarted) is reported here, and an
+  // EventEmitter's 'error' without a listener would end the process. pg removes the client itself.
+  // (Only code and message: pg attaches the whole client to the error, far too much for a log line.)
+  pool.on('error', (error: Error & { code?: string }) =>
+    log.warn({ code: error.code, error: error.message }, 'database connection lost; the next request opens a new one'),
+  );
+  // A checked-out client has no pool listener; losing its connection between two statements would
+  // emit an unhandled 'error'. The statement in flight, or the next one, fails with it and is answered 503.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: discardingTimedOutClients(pool) }) }), dialect: 'postgres' };
 }
 
 export function createDatabase(url: string, options: DatabaseOptions = {}): DatabaseHandle {
@@ -80,6 +221,45 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+/** Socket errors of a database that is down, restarting or unreachable. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/**
+ * PostgreSQL: administrator / crash / cannot-connect-now shutdowns (57P01-57P03), too many
+ * connections (53300), and a statement cancelled by statement_timeout (57014; we set no other cancel).
+ * Class 08 (connection exceptions) is matched by prefix.
+ */
+const POSTGRES_UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
+/** pg and pg-pool report lost connections and timeouts in words only. */
+const UNAVAILABLE_MESSAGES = [
+  /^Connection terminated/, // unexpectedly, or "due to connection timeout"
+  /^timeout exceeded when trying to connect$/, // no free pooled connection in time
+  /^Query read timeout$/,
+  /is not queryable$/, // a client whose connection already failed
+  /^Cannot use a pool after calling end on the pool$/, // shutting down
+  /^Postgres connection has been discarded$/,
+];
+
+/**
+ * The database cannot serve the request right now, though nothing is wrong with the request:
+ * PostgreSQL down, restarting or too slow; SQLite's write lock held past the busy timeout by
+ * another process. Answered 503 with Retry-After; the service heals when the database does.
+ */
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 3) return false;
+  const { code, syscall, message, cause } = error as { code?: unknown; syscall?: unknown; message?: unknown; cause?: unknown };
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code)) return true;
+    // A Unix-socket path that is missing while the server is down.
+    if (code === 'ENOENT' && syscall === 'connect') return true;
+    if (/^08[0-9A-Z]{3}$/.test(code) || POSTGRES_UNAVAILABLE_CODES.has(code)) return true;
+    if (code.startsWith('SQLITE_BUSY')) return true;
+  }
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;
+  // Connecting to "localhost" tries every address and fails with all of their errors at once.
+  if (error instanceof AggregateError && error.errors.some((inner) => isDatabaseUnavailable(inner, depth + 1))) return true;
+  return isDatabaseUnavailable(cause, depth + 1);
 }
 
 /** A foreign key refused the write: the referenced user does not exist. */

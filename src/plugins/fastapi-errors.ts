@@ -5,7 +5,8 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { HttpError, RequestValidationError, type ValidationIssue } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/create-db.js';
+import { HttpError, RequestValidationError, ServiceUnavailable, type ValidationIssue } from '../errors.js';
 import { type JsonSchema, validatePart } from '../validation.js';
 
 function parseJsonBody(_request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) {
@@ -70,6 +71,9 @@ export function keepUndecodableEscapes(url: string): string {
   }
 }
 
+/** Retry-After of a 503 for an unavailable database: a restarting PostgreSQL is usually back within seconds. */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
+
 function sendDetail(reply: FastifyReply, statusCode: number, detail: unknown) {
   return reply.code(statusCode).type('application/json').send(JSON.stringify({ detail }));
 }
@@ -112,6 +116,16 @@ async function fastapiErrors(app: FastifyInstance) {
 
   app.setErrorHandler((error: FastifyError | HttpError | RequestValidationError, request, reply) => {
     if (error instanceof RequestValidationError) return sendDetail(reply, 422, error.issues);
+    if (!(error instanceof HttpError) && error.code === 'ECONNRESET' && request.raw.destroyed) {
+      // The client dropped its own upload (or we timed it out): nobody is left to answer, and nothing failed here.
+      request.log.debug({ err: error }, 'client went away mid-request');
+      return sendDetail(reply, 400, 'Bad Request');
+    }
+    if (!(error instanceof HttpError) && isDatabaseUnavailable(error)) {
+      // Not a bug: the same request may succeed once the database is back (or its lock is free).
+      request.log.warn({ err: error }, 'database unavailable; answered 503');
+      error = new ServiceUnavailable(DATABASE_RETRY_AFTER_SECONDS);
+    }
     if (error instanceof HttpError) return sendDetail(reply.headers(error.headers), error.statusCode, error.detail);
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendDetail(reply, 413, 'Request body too large');
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {

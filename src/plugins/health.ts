@@ -32,8 +32,10 @@ function readinessSchema(description: string, example: ReadinessBody) {
 }
 
 export interface HealthPluginOptions {
-  /** how long the database check may take (the Redis check is bounded by REDIS_TIMEOUT_MS as well) */
-  checkTimeoutMs: number;
+  /** how long the database check may take (DATABASE_TIMEOUT_MS, which bounds every database wait) */
+  databaseTimeoutMs: number;
+  /** how long the Redis check may take (REDIS_TIMEOUT_MS, which bounds every Redis command) */
+  redisTimeoutMs: number;
 }
 
 /** Runs a check, failing it when it throws or outlasts the timeout. */
@@ -92,8 +94,8 @@ async function healthPlugin(app: FastifyInstance, options: HealthPluginOptions) 
     },
     async (_request, reply) => {
       const [database, redis] = await Promise.all([
-        check('database', app, options.checkTimeoutMs, () => sql`select 1`.execute(app.db)),
-        app.spamReports.usesRedis ? check('redis', app, options.checkTimeoutMs, () => app.spamReports.ping()) : ('not configured' as const),
+        check('database', app, options.databaseTimeoutMs, () => sql`select 1`.execute(app.db)),
+        app.spamReports.usesRedis ? check('redis', app, options.redisTimeoutMs, () => app.spamReports.ping()) : ('not configured' as const),
       ]);
       const ready = database === 'ok' && redis !== 'unavailable';
       const body: ReadinessBody = { status: ready ? 'ready' : 'not ready', checks: { database, redis } };
