@@ -2,10 +2,12 @@
  * Request validation with FastAPI's (pydantic v1) semantics, driven by the same TypeBox schemas
  * that document the routes. Ajv's coercion differs from pydantic in ways clients notice (it turns
  * `null` into `0` or `""`), so this walker implements pydantic's rules for the small schema
- * vocabulary the routes use: object, string (with the `email` format), integer (with bounds),
+ * vocabulary the routes use: object, string (with the `email` format and length bounds), integer (with bounds),
  * boolean, array, and `anyOf` for nullable values, flags and unions of string literals.
  */
+import { isEmailAddress } from './email.js';
 import type { ValidationIssue } from './errors.js';
+import { MAX_VALIDATION_ISSUES } from './limits.js';
 
 export type Location = (string | number)[];
 
@@ -18,6 +20,7 @@ export interface JsonSchema {
   anyOf?: JsonSchema[];
   minimum?: number;
   maximum?: number;
+  minLength?: number;
   maxLength?: number;
   format?: string;
   const?: unknown;
@@ -27,16 +30,10 @@ export interface JsonSchema {
 const INVALID = Symbol('invalid');
 type Checked = unknown | typeof INVALID;
 
-const MAX_EMAIL_LENGTH = 254;
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
 const INTEGER_STRING = /^\s*[-+]?\d+\s*$/;
 /** pydantic v1's spellings of a boolean, as query strings carry them. */
 const TRUE_WORDS = new Set(['1', 'on', 't', 'true', 'y', 'yes']);
 const FALSE_WORDS = new Set(['0', 'off', 'f', 'false', 'n', 'no']);
-
-export function isEmailAddress(value: string): boolean {
-  return value.length <= MAX_EMAIL_LENGTH && EMAIL_PATTERN.test(value);
-}
 
 function typesOf(schema: JsonSchema): string[] {
   if (schema.anyOf) return schema.anyOf.flatMap(typesOf);
@@ -52,7 +49,8 @@ class Walker {
   readonly issues: ValidationIssue[] = [];
 
   private fail(loc: Location, msg: string, type: string, ctx?: Record<string, unknown>): typeof INVALID {
-    this.issues.push(ctx ? { loc, msg, type, ctx } : { loc, msg, type });
+    // A 1 MiB list of bad ids would otherwise answer some 27 MB of problems; the first ones are enough.
+    if (this.issues.length < MAX_VALIDATION_ISSUES) this.issues.push(ctx ? { loc, msg, type, ctx } : { loc, msg, type });
     return INVALID;
   }
 
@@ -166,6 +164,12 @@ class Walker {
     else return this.fail(loc, 'str type expected', 'type_error.str');
     // PostgreSQL text cannot hold NUL; refuse it on every database so both behave alike.
     if (text.includes('\u0000')) return this.fail(loc, 'string contains a NUL character', 'value_error.str.nul');
+    // pydantic v1's constr order: the minimum first, then the maximum.
+    if (schema.minLength !== undefined && text.length < schema.minLength) {
+      return this.fail(loc, `ensure this value has at least ${schema.minLength} characters`, 'value_error.any_str.min_length', {
+        limit_value: schema.minLength,
+      });
+    }
     if (schema.maxLength !== undefined && text.length > schema.maxLength) {
       return this.fail(loc, `ensure this value has at most ${schema.maxLength} characters`, 'value_error.any_str.max_length', {
         limit_value: schema.maxLength,

@@ -1,7 +1,19 @@
 /** Schemas more than one module uses: paging and the contract's error bodies. */
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
+import { MAX_ANSWER_BYTES } from '../limits.js';
 
 export const MAX_PAGE_SIZE = 1000;
+
+/** Set (to "true") on a list answer that holds fewer rows than asked because more would not fit in MAX_ANSWER_BYTES. */
+export const PAGE_TRUNCATED_HEADER = 'x-page-truncated';
+
+const MAX_ANSWER_MIB = MAX_ANSWER_BYTES / (1024 * 1024);
+
+/** How offset-paged lists are cut, for their OpenAPI descriptions. */
+export const PAGE_SIZE_NOTE =
+  `An answer never exceeds ${MAX_ANSWER_MIB} MiB: a page whose rows would not fit holds fewer rows than \`limit\` ` +
+  `(at least one) and carries \`X-Page-Truncated: true\`; page on with \`skip\` += rows returned.`;
 
 export const PagingQuery = Type.Object({
   skip: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Rows to skip, in id order.' })),
@@ -9,10 +21,15 @@ export const PagingQuery = Type.Object({
     Type.Integer({
       minimum: 0,
       default: 100,
-      description: `Rows to return; values above ${MAX_PAGE_SIZE} are capped at ${MAX_PAGE_SIZE}.`,
+      description: `Rows to return; values above ${MAX_PAGE_SIZE} are capped at ${MAX_PAGE_SIZE}. Fewer when they would not fit in ${MAX_ANSWER_MIB} MiB.`,
     }),
   ),
 });
+
+/** Marks a page that was cut by size, so a client knows more rows follow although it got fewer than `limit`. */
+export function markTruncated(reply: FastifyReply, page: { truncated: boolean }): void {
+  if (page.truncated) reply.header(PAGE_TRUNCATED_HEADER, 'true');
+}
 
 export function pageOf(query: { skip?: number | undefined; limit?: number | undefined }): { offset: number; limit: number } {
   return { offset: query.skip ?? 0, limit: Math.min(query.limit ?? 100, MAX_PAGE_SIZE) };

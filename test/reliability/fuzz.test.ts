@@ -151,7 +151,6 @@ for (const authMode of ['off', 'optional'] as const) {
       BODY_LIMIT_BYTES: '65536',
       RATE_LIMIT_SIGNUP_PER_MINUTE: '0',
       RATE_LIMIT_MESSAGES_PER_MINUTE: '0',
-      RATE_LIMIT_TOKEN_PER_MINUTE: '0',
     });
     // A few real rows, so ids 1..12 sometimes exist and updates reach the database.
     const [alice, bob] = [await createUser(app), await createUser(app)];

@@ -1,7 +1,8 @@
 /** SQL for the mailbox views. Every function takes the database (or a transaction) first. */
 import type { Kysely } from 'kysely';
 import type { Database, Folder, MessageRow, UnreadMark } from '../../db/database.js';
-import { MESSAGE_COLUMNS } from '../messages/messages.repository.js';
+import { readPageBySize, type SizedPage } from '../../db/page-by-size.js';
+import { MESSAGE_COLUMNS, messageJsonBytes } from '../messages/messages.repository.js';
 
 type Db = Kysely<Database>;
 
@@ -18,15 +19,23 @@ export interface MailboxFilter {
 }
 
 /**
- * A recipient's messages, newest (highest id) first. Keyset paging on id: mail that arrives while a
- * client pages gets higher ids, so it never shifts a later page (no gap, no repeat).
+ * A recipient's messages, newest (highest id) first, as many of `limit` as fit in one answer
+ * (see db/page-by-size.ts). Keyset paging on id: mail that arrives while a client pages gets
+ * higher ids, so it never shifts a later page (no gap, no repeat).
  */
-export async function listMailbox(db: Db, recipientId: number, filter: MailboxFilter): Promise<MessageRow[]> {
-  let query = db.selectFrom('messages').select(MESSAGE_COLUMNS).where('to_userid', '=', recipientId);
-  if (filter.folder !== undefined) query = query.where('folder', '=', filter.folder);
-  if (filter.unread !== undefined) query = query.where('unread', '=', filter.unread);
-  if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId);
-  return query.orderBy('id', 'desc').limit(filter.limit).execute();
+export async function listMailbox(db: Db, recipientId: number, filter: MailboxFilter): Promise<SizedPage<MessageRow>> {
+  return readPageBySize({
+    limit: filter.limit,
+    sizeOf: messageJsonBytes,
+    readChunk: (count, after) => {
+      let query = db.selectFrom('messages').select(MESSAGE_COLUMNS).where('to_userid', '=', recipientId);
+      if (filter.folder !== undefined) query = query.where('folder', '=', filter.folder);
+      if (filter.unread !== undefined) query = query.where('unread', '=', filter.unread);
+      const beforeId = after?.id ?? filter.beforeId;
+      if (beforeId !== undefined) query = query.where('id', '<', beforeId);
+      return query.orderBy('id', 'desc').limit(count).execute();
+    },
+  });
 }
 
 export interface FolderCount {

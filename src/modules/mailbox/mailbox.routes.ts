@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { NotAllowed, UserNotFound } from '../../errors.js';
+import { markTruncated } from '../shared.schemas.js';
 import { userExists } from '../users/users.repository.js';
 import { decodeCursor, encodeCursor } from './mailbox-cursor.js';
 import { countByFolder, listMailbox } from './mailbox.repository.js';
@@ -13,22 +14,25 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!(await userExists(app.db, userId))) throw new UserNotFound();
   }
 
-  app.get('/users/:user_id/messages', { schema: listMailboxSchema }, async (request) => {
+  app.get('/users/:user_id/messages', { schema: listMailboxSchema }, async (request, reply) => {
     const { user_id: userId } = request.params;
     const { folder, unread, cursor } = request.query;
     const limit = request.query.limit ?? DEFAULT_MAILBOX_PAGE;
     const beforeId = cursor === undefined ? undefined : decodeCursor(cursor);
     await assertMailboxVisible(userId, request.callerId);
     // One row more than asked tells whether an older page exists, so the last page says null.
-    const rows = await listMailbox(app.db, userId, {
+    const page = await listMailbox(app.db, userId, {
       folder,
       unread: unread === undefined ? undefined : unread ? 'Y' : 'N',
       beforeId,
       limit: limit + 1,
     });
-    const messages = rows.slice(0, limit);
+    const messages = page.rows.slice(0, limit);
     const last = messages.at(-1);
-    return { messages, next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+    // A page cut by size has a next row by definition: it is the one that did not fit.
+    const more = page.truncated || page.rows.length > limit;
+    markTruncated(reply, { truncated: page.truncated && messages.length < limit });
+    return { messages, next_cursor: more && last ? encodeCursor(last.id) : null };
   });
 
   app.get('/users/:user_id/folders', { schema: folderCountsSchema }, async (request) => {

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Message } from '../messages/messages.schemas.js';
+import { MAX_ANSWER_BYTES, MAX_CURSOR_LENGTH } from '../../limits.js';
 import { DetailError, UnprocessableBody } from '../shared.schemas.js';
 
 export const MAX_MAILBOX_PAGE = 200;
@@ -25,7 +26,7 @@ export const MailboxQuery = Type.Object({
   ),
   cursor: Type.Optional(
     Type.String({
-      description: 'The `next_cursor` of the previous page (opaque); absent: the newest messages.',
+      description: `The \`next_cursor\` of the previous page (opaque, at most ${MAX_CURSOR_LENGTH} characters); absent: the newest messages.`,
       examples: ['MTIz'],
     }),
   ),
@@ -74,7 +75,9 @@ export const listMailboxSchema = {
   summary: "A user's received messages, newest first, by folder and read state",
   description:
     'Cursor paging over message ids: pass `next_cursor` back as `cursor` for the next (older) page; mail that arrives meanwhile ' +
-    'never causes a gap or a repeat. With a known caller (a token), only the caller’s own mailbox.',
+    'never causes a gap or a repeat. With a known caller (a token), only the caller’s own mailbox. ' +
+    `An answer never exceeds ${MAX_ANSWER_BYTES / (1024 * 1024)} MiB: a page whose messages would not fit holds fewer than \`limit\` ` +
+    '(at least one) and has a `next_cursor`.',
   params: MailboxParams,
   querystring: MailboxQuery,
   response: { 200: MailboxPage, 403: notAllowed, 404: userNotFound, 422: UnprocessableBody },

@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import { type DialectName, isForeignKeyViolation, lockRowsForUpdate } from '../../db/create-db.js';
 import type { Database, MessageRow } from '../../db/database.js';
+import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { UserNotFound } from '../../errors.js';
 import type { MessageState } from './batch-update.js';
 
@@ -27,15 +28,33 @@ export async function insertMessage(db: Db, input: NewMessageInput): Promise<Mes
   }
 }
 
+/** What a Message adds to its text in an answer: keys, punctuation, three ids of up to 16 digits, the comma. */
+const MESSAGE_FRAME_BYTES = 160;
+
+/** Bytes a message takes in a list answer (an upper bound; exact for its text). */
+export function messageJsonBytes(row: MessageRow): number {
+  return MESSAGE_FRAME_BYTES + jsonBytes(row.subject) + jsonBytes(row.message) + jsonBytes(row.folder);
+}
+
+/**
+ * Messages in id order from `offset`, as many of `limit` as fit in one answer (see db/page-by-size.ts);
+ * later chunks continue after the last id read rather than by offset.
+ */
 export async function listMessages(
   db: Db,
   page: { offset: number; limit: number },
   recipientId?: number,
-): Promise<MessageRow[]> {
-  if (page.limit === 0) return [];
-  let query = db.selectFrom('messages').select(MESSAGE_COLUMNS);
-  if (recipientId !== undefined) query = query.where('to_userid', '=', recipientId);
-  return query.orderBy('id').limit(page.limit).offset(page.offset).execute();
+): Promise<SizedPage<MessageRow>> {
+  return readPageBySize({
+    limit: page.limit,
+    sizeOf: messageJsonBytes,
+    readChunk: (count, after) => {
+      let query = db.selectFrom('messages').select(MESSAGE_COLUMNS);
+      if (recipientId !== undefined) query = query.where('to_userid', '=', recipientId);
+      if (after !== undefined) return query.where('id', '>', after.id).orderBy('id').limit(count).execute();
+      return query.orderBy('id').limit(count).offset(page.offset).execute();
+    },
+  });
 }
 
 export interface StoredMessageState extends MessageState {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { NotAllowed } from '../../errors.js';
-import { pageOf } from '../shared.schemas.js';
+import { markTruncated, pageOf } from '../shared.schemas.js';
 import { parseBatchCommand } from './batch-update.js';
 import * as messages from './messages.repository.js';
 import { batchUpdateSchema, createMessageSchema, listMessagesSchema } from './messages.schemas.js';
@@ -15,9 +15,11 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return messages.insertMessage(app.db, request.body);
   });
 
-  app.get('/msg/list/', { schema: listMessagesSchema }, async (request) =>
-    messages.listMessages(app.db, pageOf(request.query), request.callerId),
-  );
+  app.get('/msg/list/', { schema: listMessagesSchema }, async (request, reply) => {
+    const page = await messages.listMessages(app.db, pageOf(request.query), request.callerId);
+    markTruncated(reply, page);
+    return page.rows;
+  });
 
   app.put('/msg/list/', { schema: batchUpdateSchema }, async (request) => {
     const command = parseBatchCommand(request.body);

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { DetailError, PagingQuery, UnprocessableBody } from '../shared.schemas.js';
+import { MAX_MESSAGE_LENGTH, MAX_SUBJECT_LENGTH } from '../../limits.js';
+import { DetailError, PAGE_SIZE_NOTE, PagingQuery, UnprocessableBody } from '../shared.schemas.js';
 
 export const Message = Type.Object({
   id: Type.Integer(),
@@ -15,8 +16,8 @@ export type Message = Static<typeof Message>;
 export const MessageCreate = Type.Object({
   from_userid: Type.Integer(),
   to_userid: Type.Integer(),
-  subject: Type.String(),
-  message: Type.String(),
+  subject: Type.String({ maxLength: MAX_SUBJECT_LENGTH, description: `At most ${MAX_SUBJECT_LENGTH} characters.` }),
+  message: Type.String({ maxLength: MAX_MESSAGE_LENGTH, description: `At most ${MAX_MESSAGE_LENGTH} characters.` }),
 });
 
 /** A flag: "true"/"false" as the original took them, JSON booleans too; absent or null leaves things as they are. */
@@ -47,6 +48,7 @@ export const createMessageSchema = {
 export const listMessagesSchema = {
   tags: ['messages'],
   summary: 'List messages in id order',
+  description: PAGE_SIZE_NOTE,
   querystring: PagingQuery,
   response: { 200: Type.Array(Message), 422: UnprocessableBody },
 };
