@@ -1,31 +1,23 @@
 /**
- * `npm run spam:rebuild`: recomputes every spam counter (value and remaining expiry) from the
- * ledger in the database and writes them to Redis, removing counters the ledger does not know.
+ * `npm run spam:rebuild`: writes every spam counter (value and remaining expiry) from the ledger in
+ * the database to Redis, forcing it where Redis is ahead (a restored database) and removing counters
+ * the ledger does not stand behind.
  */
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
 import { createDatabase } from '../db/create-db.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { SpamReports } from '../modules/spam/spam-reports.js';
+import { SpamReports, spamReportsSettings } from '../modules/spam/spam-reports.js';
 
 async function main(): Promise<number> {
   const config = loadConfig();
   if (!config.redisUrl) {
-    console.error('REDIS_URL is not set: without Redis, counters live in the server process and are rebuilt when it starts.');
+    console.error('REDIS_URL is not set: without Redis, the counts live in the database only and there is nothing to rebuild.');
     return 1;
   }
   const log = pino({ level: config.logLevel });
   const { db, dialect } = createDatabase(config.databaseUrl);
-  const spamReports = new SpamReports({
-    db,
-    dialect,
-    redisUrl: config.redisUrl,
-    redisKeyPrefix: config.redisKeyPrefix,
-    redisTimeoutMs: config.redisTimeoutMs,
-    ttlSeconds: config.spamReportTtlSeconds,
-    reconcileOnConnect: false,
-    log,
-  });
+  const spamReports = new SpamReports({ ...spamReportsSettings(config), db, dialect, reconcileOnConnect: false, log });
   try {
     await migrateToLatest(db, dialect);
     await spamReports.connected();

@@ -50,7 +50,7 @@ describe('rebuilding counters from the ledger', () => {
     assert.ok(ttl <= before.ttl && ttl > before.ttl - 30_000, `expiry not restored: ${before.ttl} → ${ttl}`);
   });
 
-  test('without Redis the counters live in the process, behave the same, and are refilled from the ledger at start', async (t) => {
+  test('without Redis the counts live in the ledger alone, behave the same, and survive a restart', async (t) => {
     const storage = await createTestStorage(t, { DATABASE_URL: tempDatabaseUrl(t), REDIS_URL: '' });
     const app = await startTestApp(t, storage);
     assert.equal(app.spamReports.usesRedis, false);

@@ -70,7 +70,7 @@ describe('spam reports count distinct reporters', () => {
     assert.ok(ttl > 604790 && ttl <= 604800, `ttl ${ttl}`);
   });
 
-  test('a repeated report by the same recipient is no change, so it does not restart the expiry; a new reporter does', async (t) => {
+  test('a repeated report by an already counted recipient refreshes the expiry without changing the count; so does a new reporter', async (t) => {
     const { app, redis } = await buildTestApp(t, { SPAM_REPORT_TTL_SECONDS: '60' });
     const sender = await createUser(app);
     const first = await createUser(app);
@@ -83,11 +83,20 @@ describe('spam reports count distinct reporters', () => {
     await sleep(300);
     await batchUpdate(app, { message_id_list: [b], spam: 'true' });
     const afterRepeat = await redis.pttl(key(sender.id));
-    assert.ok(afterRepeat <= afterFirst - 250, `repeat restarted the expiry: ${afterFirst} → ${afterRepeat}`);
+    assert.ok(afterRepeat > afterFirst - 250, `the repeat did not refresh the expiry: ${afterFirst} → ${afterRepeat}`);
+    assert.equal(await redis.get(key(sender.id)), '1');
+    assert.deepEqual(await ledger(app, sender.id), [first.id]);
 
+    // Reporting a message that is in spam already is a report too, as the original counted it.
+    await sleep(300);
+    await batchUpdate(app, { message_id_list: [a], spam: 'true' });
+    const afterSameMessage = await redis.pttl(key(sender.id));
+    assert.ok(afterSameMessage > afterRepeat - 250, `reporting again did not refresh the expiry: ${afterRepeat} → ${afterSameMessage}`);
+
+    await sleep(300);
     await batchUpdate(app, { message_id_list: [c], spam: 'true' });
     const afterNewReporter = await redis.pttl(key(sender.id));
-    assert.ok(afterNewReporter > afterRepeat + 250, `new reporter did not restart the expiry: ${afterRepeat} → ${afterNewReporter}`);
+    assert.ok(afterNewReporter > afterSameMessage - 250, `new reporter did not refresh the expiry: ${afterSameMessage} → ${afterNewReporter}`);
     assert.equal(await redis.get(key(sender.id)), '2');
   });
 

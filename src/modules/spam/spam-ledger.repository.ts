@@ -71,7 +71,8 @@ export async function recordReportChanges(
     )
     .execute();
 
-  const changed = new Set<number>();
+  // Every report refreshes the sender's expiry, even one already counted: the counter changes below.
+  const changed = new Set<number>(changes.reports.map((pair) => pair.senderId));
   let recorded = 0;
   let withdrawn = 0;
   if (changes.reports.length > 0) {
@@ -81,7 +82,6 @@ export async function recordReportChanges(
       .onConflict((conflict) => conflict.columns(['sender_id', 'reporter_id']).doNothing())
       .returning('sender_id')
       .execute();
-    inserted.forEach((row) => changed.add(row.sender_id));
     recorded = inserted.length;
   }
   if (changes.withdrawals.length > 0) {
@@ -136,6 +136,34 @@ function toCounterState(row: { sender_id: number; reporters: number; version: nu
     version: Number(row.version),
     expiresAt: Number(row.expires_at),
   };
+}
+
+/** These senders' counters as the ledger has them now, expired ones included (undefined: never reported). */
+export async function countersOf(db: Db, senderIds: readonly number[]): Promise<Map<number, CounterState>> {
+  if (senderIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('spam_counters')
+    .select(['sender_id', 'reporters', 'version', 'expires_at'])
+    .where('sender_id', 'in', [...senderIds])
+    .execute();
+  return new Map(rows.map((row) => [Number(row.sender_id), toCounterState(row)]));
+}
+
+/** How many distinct users report this sender right now (0 when none, or when the reports expired). */
+export async function currentReporters(db: Db, senderId: number, now: number): Promise<number> {
+  const row = await db
+    .selectFrom('spam_counters')
+    .select('reporters')
+    .where('sender_id', '=', senderId)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(row?.reporters ?? 0);
+}
+
+/** This database's generation (migration 0004), which the Redis counters carry beside their versions. */
+export async function databaseGeneration(db: Db): Promise<string> {
+  const row = await db.selectFrom('settings').select('value').where('name', '=', 'database_generation').executeTakeFirstOrThrow();
+  return row.value;
 }
 
 /** Every counter that has not expired (including those that fell to zero), for a rebuild. */

@@ -1,18 +1,26 @@
 /**
- * Spam reports: the ledger in the database is the truth; the counter at
- * `msg:spam-reports:uid:<sender>` (a plain integer, in Redis or in-process) is derived from it.
- * This is the only file that knows the key names or talks to Redis.
+ * Spam reports: the ledger in the database is the truth (who reports whom, and per sender a count,
+ * a version and an expiry); the Redis counter `msg:spam-reports:uid:<sender>` mirrors it for other
+ * systems (counter-store.ts). Reads (the moderation views) come from the ledger, so they answer
+ * whatever state Redis is in. Without REDIS_URL there is no mirror: the ledger alone.
  *
- * Counter writes carry the ledger's version for that sender and are applied only when newer, in
- * one Lua call per batch, so retries, races and rebuilds can never double-count or go backwards.
+ * The mirror heals itself: a write that fails is redone by a reconciliation (on every reconnect, and
+ * on a backoff timer for a Redis that hangs); a write Redis refuses as older than what it holds is
+ * checked against the ledger, and where Redis is ahead of it (a database restored from a backup) the
+ * ledger wins; a Redis that last mirrored another database is rebuilt whole, stale keys removed.
  */
-import { Redis, type Result } from 'ioredis';
-import type { Kysely } from 'kysely';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import { Redis } from 'ioredis';
+import type { Config } from '../../config.js';
 import type { DialectName } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
 import { failFastRedisOptions } from '../../redis-options.js';
+import { RedisCounterStore, type RefusedWrite } from './counter-store.js';
 import {
+  countersOf,
+  currentReporters,
+  databaseGeneration,
   topReportedSenders,
   unexpiredCounters,
   type CounterState,
@@ -23,158 +31,30 @@ import {
 
 export type { CounterState, LedgerChanges, ReportPair };
 
-const COUNTER_KEY = 'msg:spam-reports:uid:';
-const VERSION_KEY = 'msg:spam-reports-version:uid:';
-
-function counterKey(senderId: number): string {
-  return `${COUNTER_KEY}${senderId}`;
-}
-
-function versionKey(senderId: number): string {
-  return `${VERSION_KEY}${senderId}`;
-}
-
-/**
- * KEYS: counter and version key per sender; ARGV: reporters, version, expiry (epoch ms) per sender.
- * A write applies when its version is at least the stored one (equal: a rebuild repairing the value).
- * A counter that falls to zero is deleted; its version stays so an older write cannot revive it.
- */
-const PUBLISH_COUNTERS_LUA = `
-local applied = 0
-for i = 1, #KEYS, 2 do
-  local base = (i - 1) / 2 * 3
-  local reporters = tonumber(ARGV[base + 1])
-  local version = tonumber(ARGV[base + 2])
-  local expireAt = ARGV[base + 3]
-  local stored = tonumber(redis.call('GET', KEYS[i + 1]) or '-1')
-  if version >= stored then
-    if reporters > 0 then
-      redis.call('SET', KEYS[i], reporters, 'PXAT', expireAt)
-    else
-      redis.call('DEL', KEYS[i])
-    end
-    redis.call('SET', KEYS[i + 1], version, 'PXAT', expireAt)
-    applied = applied + 1
-  end
-end
-return applied
-`;
-
-/**
- * KEYS: counter and version key per sender. Deletes counters that no version key vouches for:
- * written by something other than this service (such as the original's per-message counts).
- */
-const PRUNE_UNVERSIONED_LUA = `
-local removed = 0
-for i = 1, #KEYS, 2 do
-  if redis.call('EXISTS', KEYS[i + 1]) == 0 then
-    removed = removed + redis.call('DEL', KEYS[i])
-  end
-end
-return removed
-`;
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    publishSpamCounters(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Result<number, Context>;
-    pruneUnversionedCounters(numberOfKeys: number, ...keys: string[]): Result<number, Context>;
-  }
-}
-
-/** Where counters live: Redis, or this process when no Redis is configured. */
-interface CounterStore {
-  publish(counters: CounterState[], now: number): Promise<void>;
-  read(senderId: number): Promise<number>;
-  /** Removes counters of senders the ledger does not know, unless a newer write vouches for them. */
-  prune(known: Set<number>): Promise<void>;
-  /** Resolves when the store answers; rejects otherwise. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
-
-class MemoryCounterStore implements CounterStore {
-  private readonly counters = new Map<number, { reporters: number; version: number; expiresAt: number }>();
-
-  async publish(counters: CounterState[], now: number): Promise<void> {
-    for (const counter of counters) {
-      const stored = this.counters.get(counter.senderId);
-      const storedVersion = stored && stored.expiresAt > now ? stored.version : -1;
-      if (counter.version >= storedVersion) this.counters.set(counter.senderId, { ...counter });
-    }
-  }
-
-  async read(senderId: number): Promise<number> {
-    const stored = this.counters.get(senderId);
-    return stored && stored.expiresAt > Date.now() ? stored.reporters : 0;
-  }
-
-  async prune(): Promise<void> {
-    // Every in-process counter was written by publish(), so each has a version: nothing to prune.
-  }
-
-  async ping(): Promise<void> {}
-
-  async close(): Promise<void> {}
-}
-
-const PUBLISH_CHUNK = 500;
 /** Reconciliation retries after a failed counter write: 1 s, doubling up to 30 s. */
 const FIRST_RETRY_MS = 1000;
 const LAST_RETRY_MS = 30_000;
 
-class RedisCounterStore implements CounterStore {
-  constructor(
-    readonly redis: Redis,
-    private readonly keyPrefix: string,
-  ) {
-    redis.defineCommand('publishSpamCounters', { lua: PUBLISH_COUNTERS_LUA });
-    redis.defineCommand('pruneUnversionedCounters', { lua: PRUNE_UNVERSIONED_LUA });
-  }
-
-  async publish(counters: CounterState[]): Promise<void> {
-    for (let start = 0; start < counters.length; start += PUBLISH_CHUNK) {
-      const chunk = counters.slice(start, start + PUBLISH_CHUNK);
-      const keys = chunk.flatMap((counter) => [counterKey(counter.senderId), versionKey(counter.senderId)]);
-      const args = chunk.flatMap((counter) => [counter.reporters, counter.version, counter.expiresAt]);
-      await this.redis.publishSpamCounters(keys.length, ...keys, ...args);
-    }
-  }
-
-  async read(senderId: number): Promise<number> {
-    return Number((await this.redis.get(counterKey(senderId))) ?? 0);
-  }
-
-  async prune(known: Set<number>): Promise<void> {
-    // SCAN does not apply ioredis' keyPrefix, so match and strip it by hand.
-    const pattern = `${this.keyPrefix}${COUNTER_KEY}*`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      const unknown = keys
-        .map((key) => Number(key.slice(this.keyPrefix.length + COUNTER_KEY.length)))
-        .filter((senderId) => !known.has(senderId));
-      const pairs = unknown.flatMap((senderId) => [counterKey(senderId), versionKey(senderId)]);
-      if (pairs.length > 0) await this.redis.pruneUnversionedCounters(pairs.length, ...pairs);
-    } while (cursor !== '0');
-  }
-
-  async ping(): Promise<void> {
-    await this.redis.ping();
-  }
-
-  async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
-  }
-}
-
-export interface SpamReportsOptions {
-  db: Kysely<Database>;
-  dialect: DialectName;
+/** What the spam reports take from the configuration; spamReportsSettings(config) reads it. */
+export interface SpamReportsSettings {
   redisUrl: string | undefined;
   redisKeyPrefix: string;
+  redisTimeoutMs: number;
   ttlSeconds: number;
-  redisTimeoutMs?: number;
+}
+
+export function spamReportsSettings(config: Config): SpamReportsSettings {
+  return {
+    redisUrl: config.redisUrl,
+    redisKeyPrefix: config.redisKeyPrefix,
+    redisTimeoutMs: config.redisTimeoutMs,
+    ttlSeconds: config.spamReportTtlSeconds,
+  };
+}
+
+export interface SpamReportsOptions extends SpamReportsSettings {
+  db: Kysely<Database>;
+  dialect: DialectName;
   /** Reconcile counters with the ledger on every (re)connection to Redis; the rebuild command turns it off. */
   reconcileOnConnect?: boolean;
   log: FastifyBaseLogger;
@@ -193,14 +73,20 @@ export interface SpamReportsObserver {
   onRedisError?(): void;
 }
 
+/** `<generation>:<version>` as the version key holds it; undefined for anything else. */
+function parseVersion(raw: string): { generation: string; version: number } | undefined {
+  const match = /^(.*):(\d+)$/.exec(raw);
+  return match ? { generation: match[1] ?? '', version: Number(match[2]) } : undefined;
+}
+
 /**
  * The intent-level face of spam reporting. Inside the batch transaction: `recordInLedger`;
- * after it commits: `publish`. A publish that fails (Redis down) is reconciled from the ledger
- * as soon as Redis is ready again, so a counter never drifts for good.
+ * after it commits: `publish`.
  */
 export class SpamReports {
-  private readonly store: CounterStore;
+  private readonly store: RedisCounterStore | undefined;
   private readonly ttlMs: number;
+  private generation: Promise<string> | undefined;
   private reconciling: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs = FIRST_RETRY_MS;
@@ -208,32 +94,26 @@ export class SpamReports {
 
   constructor(private readonly options: SpamReportsOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
-    if (options.redisUrl) {
-      // Fail fast while disconnected instead of queueing: the ledger keeps the truth meanwhile.
-      const redis = new Redis(options.redisUrl, failFastRedisOptions(options.redisKeyPrefix, options.redisTimeoutMs ?? 2000));
-      redis.on('error', (error: Error) => {
-        options.observer?.onRedisError?.();
-        options.log.warn({ err: error }, 'redis error');
-      });
-      // On every (re)connection, bring the counters back in line with the ledger.
-      if (options.reconcileOnConnect ?? true) redis.on('ready', () => void this.reconcile());
-      this.store = new RedisCounterStore(redis, options.redisKeyPrefix);
-    } else {
-      // In-process counters start empty: fill them from the ledger.
-      this.store = new MemoryCounterStore();
-      void this.reconcile();
-    }
+    if (!options.redisUrl) return;
+    // Fail fast while disconnected instead of queueing: the ledger keeps the truth meanwhile.
+    const redis = new Redis(options.redisUrl, failFastRedisOptions(options.redisKeyPrefix, options.redisTimeoutMs));
+    redis.on('error', (error: Error) => {
+      options.observer?.onRedisError?.();
+      options.log.warn({ err: error }, 'redis error');
+    });
+    // On every (re)connection, bring the counters back in line with the ledger.
+    if (options.reconcileOnConnect ?? true) redis.on('ready', () => void this.reconcile());
+    this.store = new RedisCounterStore(redis, options.redisKeyPrefix);
   }
 
   get usesRedis(): boolean {
-    return this.store instanceof RedisCounterStore;
+    return this.store !== undefined;
   }
 
-  /** Waits until Redis accepts commands (at once for in-process counters). */
+  /** Waits until Redis accepts commands (at once without Redis). */
   async connected(timeoutMs = 5000): Promise<void> {
-    if (!(this.store instanceof RedisCounterStore)) return;
-    const redis = this.store.redis;
-    if (redis.status === 'ready') return;
+    const redis = this.store?.redis;
+    if (!redis || redis.status === 'ready') return;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`Redis not ready after ${timeoutMs} ms`)), timeoutMs);
       redis.once('ready', () => {
@@ -253,19 +133,19 @@ export class SpamReports {
     const { observer } = this.options;
     if (changes.recorded > 0) observer?.onReportsRecorded?.(changes.recorded);
     if (changes.withdrawn > 0) observer?.onReportsWithdrawn?.(changes.withdrawn);
-    if (changes.counters.length === 0) return;
+    if (!this.store || changes.counters.length === 0) return;
     try {
-      await this.store.publish(changes.counters, Date.now());
+      await this.mirror(this.store, changes.counters);
     } catch (error) {
-      if (this.usesRedis) observer?.onRedisError?.();
+      observer?.onRedisError?.();
       this.options.log.warn({ err: error }, 'spam counters not published; they will be reconciled when Redis is back');
       this.scheduleReconcile();
     }
   }
 
-  /** How many distinct users currently report this sender (the counter; 0 when absent). */
+  /** How many distinct users currently report this sender, from the ledger (0 when none). */
   reportedBy(senderId: number): Promise<number> {
-    return this.store.read(senderId);
+    return currentReporters(this.options.db, senderId, Date.now());
   }
 
   /** The senders reported by the most distinct users right now, from the ledger. */
@@ -275,14 +155,21 @@ export class SpamReports {
   }
 
   /**
-   * Recomputes every counter (value and remaining expiry) from the ledger. With `prune`, also
-   * removes counters the ledger knows nothing of (the rebuild command does; reconnects do not).
-   * Returns how many senders are currently reported.
+   * Writes every counter (value and remaining expiry) from the ledger to Redis, the ledger winning
+   * wherever Redis is ahead of it. With `prune`, also removes every counter the ledger does not
+   * stand behind and records that Redis now mirrors this database. Returns how many senders are
+   * currently reported.
    */
   async rebuildCounters({ prune = false } = {}): Promise<number> {
     const counters = await unexpiredCounters(this.options.db, Date.now());
-    await this.store.publish(counters, Date.now());
-    if (prune) await this.store.prune(new Set(counters.map((counter) => counter.senderId)));
+    if (this.store) {
+      await this.mirror(this.store, counters);
+      if (prune) {
+        const removed = await this.removeUnknown(this.store, new Set(counters.map((counter) => counter.senderId)));
+        await this.store.markMirrored(await this.databaseGeneration());
+        if (removed > 0) this.options.log.info({ removed }, 'spam counters: removed counters the ledger does not stand behind');
+      }
+    }
     this.options.observer?.onRebuild?.();
     return counters.filter((counter) => counter.reporters > 0).length;
   }
@@ -290,15 +177,84 @@ export class SpamReports {
   /** Resolves when the counter store answers (Redis PING, within REDIS_TIMEOUT_MS); rejects otherwise. */
   async ping(): Promise<void> {
     try {
-      await this.store.ping();
+      await this.store?.ping();
     } catch (error) {
       this.options.observer?.onRedisError?.();
       throw error;
     }
   }
 
+  private databaseGeneration(): Promise<string> {
+    this.generation ??= databaseGeneration(this.options.db).catch((error: unknown) => {
+      this.generation = undefined;
+      throw error;
+    });
+    return this.generation;
+  }
+
+  /** Publishes counters; those Redis refuses as older are settled against a fresh read of the ledger. */
+  private async mirror(store: RedisCounterStore, counters: readonly CounterState[]): Promise<void> {
+    const generation = await this.databaseGeneration();
+    const refused = await store.publish(generation, counters);
+    if (refused.length > 0) await this.settleRefused(store, generation, refused);
+  }
+
+  /**
+   * Redis refused a write as older than what it holds. Usually another request got there first with
+   * a newer version; but if the ledger, read after Redis, is still behind it, Redis is ahead of the
+   * database (restored from a backup) and the ledger's value replaces it, unless a write lands meanwhile.
+   */
+  private async settleRefused(store: RedisCounterStore, generation: string, refused: RefusedWrite[]): Promise<void> {
+    const senderIds = refused.map((write) => write.senderId);
+    const seen = await store.versionsOf(senderIds);
+    const ledger = await countersOf(this.options.db, senderIds);
+    const now = Date.now();
+    let repaired = 0;
+    for (const senderId of senderIds) {
+      const raw = seen.get(senderId) ?? '';
+      const stored = parseVersion(raw);
+      const truth = ledger.get(senderId);
+      const live = truth && truth.expiresAt > now ? truth : undefined;
+      const ahead = stored !== undefined && stored.generation === generation && (truth?.version ?? -1) < stored.version;
+      if (ahead) {
+        if (await store.replaceIfUnchanged(senderId, raw, generation, live)) repaired += 1;
+      } else if (live) {
+        await store.publish(generation, [live]);
+      }
+    }
+    if (repaired > 0) {
+      this.options.log.warn({ repaired }, 'spam counters: Redis was ahead of the database (restored from a backup?); the ledger won');
+    }
+  }
+
+  /** Removes the counters of senders outside `known` whom the ledger, read after Redis, does not report either. */
+  private async removeUnknown(store: RedisCounterStore, known: Set<number>): Promise<number> {
+    const generation = await this.databaseGeneration();
+    let removed = 0;
+    for await (const senders of store.countedSenders()) {
+      const candidates = senders.filter((senderId) => !known.has(senderId));
+      if (candidates.length === 0) continue;
+      const seen = await store.versionsOf(candidates);
+      const ledger = await countersOf(this.options.db, candidates);
+      const now = Date.now();
+      for (const senderId of candidates) {
+        const truth = ledger.get(senderId);
+        if (truth && truth.expiresAt > now) await store.publish(generation, [truth]);
+        else if (await store.replaceIfUnchanged(senderId, seen.get(senderId) ?? '', generation, undefined)) removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  /** Mirrors the whole ledger; a Redis that last mirrored another database (or none) is rebuilt whole. */
   private reconcile(): Promise<void> {
-    this.reconciling ??= this.rebuildCounters()
+    const store = this.store;
+    if (!store) return Promise.resolve();
+    this.reconciling ??= (async () => {
+      const foreign = (await store.mirroredGeneration()) !== (await this.databaseGeneration());
+      if (foreign) this.options.log.info('spam counters: Redis does not mirror this database yet; rebuilding it whole');
+      return this.rebuildCounters({ prune: foreign });
+    })()
       .then((count) => {
         this.retryDelayMs = FIRST_RETRY_MS;
         this.options.log.info({ counters: count }, 'spam counters reconciled with the ledger');
@@ -325,14 +281,15 @@ export class SpamReports {
     this.retryTimer.unref();
   }
 
-  /** Resolves once a reconciliation in progress (e.g. at start) has finished. */
+  /** Resolves once the first connection's reconciliation (or one in progress) has finished; bounded by REDIS_TIMEOUT_MS. */
   async settled(): Promise<void> {
+    if (this.store && !this.store.ready) await this.connected(this.options.redisTimeoutMs).catch(() => undefined);
     await this.reconciling;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
-    return this.store.close();
+    await this.store?.close();
   }
 }
