@@ -129,7 +129,7 @@ async function post(baseUrl: string, path: string, body: unknown): Promise<{ id:
 
 async function seed(baseUrl: string) {
   const users: { id: number }[] = [];
-  for (let index = 0; index < 20; index += 1) users.push(await post(baseUrl, '/users/', { email: `bench${index}@example.com`, password: 'bench' }));
+  for (let index = 0; index < 20; index += 1) users.push(await post(baseUrl, '/users/', { email: `bench${index}@example.com`, password: 'bench-password' }));
   const messageIds: number[] = [];
   // 2,000 messages from 10 senders to 10 recipients, sent 16 at a time.
   const sends = Array.from({ length: 2000 }, (_, index) => ({

@@ -97,7 +97,7 @@ async function main() {
     }
     const users: number[] = [];
     for (let index = 0; index < userCount; index += 1) {
-      users.push(((await call(`${base}/users/`, 'POST', { email: `soak${index}@example.com`, password: 'pw' })).json as { id: number }).id);
+      users.push(((await call(`${base}/users/`, 'POST', { email: `soak${index}@example.com`, password: 'password-1' })).json as { id: number }).id);
     }
 
     const messages = new Map<number, ModelMessage>();

@@ -3,20 +3,42 @@
  * returns a frozen Config; buildApp takes it as an argument so tests can pass overrides.
  */
 
-import { isEmailAddress } from './validation.js';
+import { isIP } from 'node:net';
+import { isEmailAddress, normalizeEmail } from './email.js';
+import { MAX_BODY_LIMIT_BYTES } from './limits.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** off: the contract as the original had it; optional: a token makes ownership apply; required: no token, no access. */
 export type AuthMode = 'off' | 'optional' | 'required';
 
+/** Per-minute budgets; 0 switches a limit off. All 0 unless limits are on (see readRateLimits). */
 export interface RateLimits {
-  /** POST /token attempts per email and, separately, per client IP; 0 disables */
-  readonly tokenPerMinute: number;
-  /** POST /users/ per client IP; 0 disables */
+  /** failed POST /token attempts per client address, whatever the account */
+  readonly loginPerAddress: number;
+  /** failed POST /token attempts per (account, client address) */
+  readonly loginPerAccountAndAddress: number;
+  /** failed POST /token attempts per account from all addresses together: large, so strangers cannot lock the owner out */
+  readonly loginPerAccount: number;
+  /** POST /users/ per client address */
   readonly signupPerMinute: number;
-  /** POST /msg/create/ per sender; 0 disables */
+  /** POST /msg/create/ per sender */
   readonly messagesPerMinute: number;
+}
+
+/** Fastify's trustProxy: false (the socket's address), true (every hop), or the proxies' addresses and CIDR ranges. */
+export type TrustProxy = boolean | readonly string[];
+
+/** How long a client may take; every value is in milliseconds. */
+export interface HttpTimeouts {
+  /** from the connection's first byte to the end of the request headers */
+  readonly headersMs: number;
+  /** from the first byte to the end of the whole request, body included */
+  readonly requestMs: number;
+  /** an idle keep-alive connection is closed after this */
+  readonly keepAliveMs: number;
+  /** a socket on which nothing moves in either direction for this long is closed */
+  readonly socketIdleMs: number;
 }
 
 export interface Config {
@@ -36,17 +58,27 @@ export interface Config {
   readonly redisTimeoutMs: number;
   readonly spamReportTtlSeconds: number;
   readonly bodyLimitBytes: number;
+  readonly httpTimeouts: HttpTimeouts;
+  /** how long a database connection attempt or statement may take before the request answers 503 */
+  readonly databaseTimeoutMs: number;
+  /** sign-up passwords: at least this many characters */
+  readonly passwordMinLength: number;
   readonly logLevel: LogLevel;
   readonly authMode: AuthMode;
   /** HS256 signing key for access tokens; at least 32 bytes whenever authMode is not off */
   readonly authSecret: string | undefined;
   readonly authTokenTtlSeconds: number;
+  /** the `iss` and `aud` claims of access tokens, checked on every request */
+  readonly authTokenIssuer: string;
+  readonly authTokenAudience: string;
   readonly rateLimits: RateLimits;
+  /** which proxies' X-Forwarded-For to believe for the client's address */
+  readonly trustProxy: TrustProxy;
   /** origins allowed to call the API from a browser; empty: CORS off */
   readonly corsOrigins: readonly string[];
   /** serve GET /metrics (Prometheus); false removes the route and stops collecting */
   readonly metricsEnabled: boolean;
-  /** lower-cased emails of the users who may read the moderation views when callers are known */
+  /** normalised (normalizeEmail) emails of the users who may read the moderation views when callers are known */
   readonly moderatorEmails: readonly string[];
 }
 
@@ -134,14 +166,14 @@ function readCorsOrigins(env: Env): string[] {
 function readModeratorEmails(env: Env): string[] {
   const emails = (env.MODERATOR_EMAILS ?? '')
     .split(',')
-    .map((email) => email.trim().toLowerCase())
+    .map((email) => email.trim())
     .filter((email) => email !== '');
   for (const email of emails) {
     if (!isEmailAddress(email)) {
       throw new ConfigError('MODERATOR_EMAILS', `must be a comma-separated list of email addresses, got "${email}"`);
     }
   }
-  return [...new Set(emails)];
+  return [...new Set(emails.map(normalizeEmail))];
 }
 
 function readBoolean(env: Env, name: string, fallback: boolean): boolean {
@@ -150,6 +182,63 @@ function readBoolean(env: Env, name: string, fallback: boolean): boolean {
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
   throw new ConfigError(name, `must be true or false, got "${env[name]}"`);
+}
+
+const REPLACED: Record<string, string> = {
+  RATE_LIMIT_TOKEN_PER_MINUTE: 'RATE_LIMIT_LOGIN_PER_ADDRESS, RATE_LIMIT_LOGIN_PER_ACCOUNT_ADDRESS and RATE_LIMIT_LOGIN_PER_ACCOUNT',
+};
+
+/**
+ * Abuse limits. RATE_LIMITS=on|off switches the defaults; unset, they are on with authentication and
+ * off in drop-in mode (AUTH_MODE=off), where the original had none. A limit set explicitly applies either way.
+ */
+function readRateLimits(env: Env, authMode: AuthMode): RateLimits {
+  for (const [name, replacement] of Object.entries(REPLACED)) {
+    if (env[name] !== undefined && env[name] !== '') throw new ConfigError(name, `was replaced by ${replacement}`);
+  }
+  const raw = env.RATE_LIMITS?.trim().toLowerCase();
+  if (raw !== undefined && raw !== '' && raw !== 'on' && raw !== 'off') {
+    throw new ConfigError('RATE_LIMITS', `must be on or off, got "${env.RATE_LIMITS}"`);
+  }
+  const onByDefault = raw === 'on' || ((raw === undefined || raw === '') && authMode !== 'off');
+  const limit = (name: string, fallback: number) => readInteger(env, name, onByDefault ? fallback : 0, 0, 1_000_000);
+  return Object.freeze({
+    loginPerAddress: limit('RATE_LIMIT_LOGIN_PER_ADDRESS', 30),
+    loginPerAccountAndAddress: limit('RATE_LIMIT_LOGIN_PER_ACCOUNT_ADDRESS', 10),
+    loginPerAccount: limit('RATE_LIMIT_LOGIN_PER_ACCOUNT', 200),
+    signupPerMinute: limit('RATE_LIMIT_SIGNUP_PER_MINUTE', 100),
+    messagesPerMinute: limit('RATE_LIMIT_MESSAGES_PER_MINUTE', 600),
+  });
+}
+
+const CIDR = /^(.+)\/(\d{1,3})$/;
+
+function isAddressOrRange(value: string): boolean {
+  const range = CIDR.exec(value);
+  if (!range) return isIP(value) !== 0;
+  const [, address = '', bits = ''] = range;
+  const family = isIP(address);
+  return family !== 0 && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * unset or false: the socket's address; true: every hop; else the proxies' addresses and CIDR ranges.
+ * No hop count: it cannot tell a proxy from a client that sends its own X-Forwarded-For (Fastify refuses it too).
+ */
+function readTrustProxy(env: Env): TrustProxy {
+  const raw = env.TRUST_PROXY?.trim() ?? '';
+  if (raw === '' || raw.toLowerCase() === 'false') return false;
+  if (raw.toLowerCase() === 'true') return true;
+  if (/^\d+$/.test(raw)) {
+    throw new ConfigError('TRUST_PROXY', `takes the proxies' addresses or CIDR ranges (or true), not a hop count: a hop count would trust any client, got "${raw}"`);
+  }
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    if (!isAddressOrRange(entry)) {
+      throw new ConfigError('TRUST_PROXY', `must be false, true, or comma-separated proxy addresses or CIDR ranges, got "${entry}"`);
+    }
+  }
+  return Object.freeze(entries);
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -164,16 +253,23 @@ export function loadConfig(env: Env = process.env): Config {
     redisKeyPrefix: env.REDIS_KEY_PREFIX ?? '',
     redisTimeoutMs: readInteger(env, 'REDIS_TIMEOUT_MS', 2000, 10, 60_000),
     spamReportTtlSeconds: readInteger(env, 'SPAM_REPORT_TTL_SECONDS', 604800, 1, 10 * 365 * 24 * 3600),
-    bodyLimitBytes: readInteger(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    bodyLimitBytes: readInteger(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, MAX_BODY_LIMIT_BYTES),
+    httpTimeouts: Object.freeze({
+      headersMs: readInteger(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+      requestMs: readInteger(env, 'REQUEST_TIMEOUT_MS', 20_000, 100, 3_600_000),
+      keepAliveMs: readInteger(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+      socketIdleMs: readInteger(env, 'SOCKET_IDLE_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    }),
+    databaseTimeoutMs: readInteger(env, 'DATABASE_TIMEOUT_MS', 5000, 100, 600_000),
+    passwordMinLength: readInteger(env, 'PASSWORD_MIN_LENGTH', 8, 1, 128),
     logLevel: readLogLevel(env),
     authMode,
     authSecret: readAuthSecret(env, authMode),
     authTokenTtlSeconds: readInteger(env, 'AUTH_TOKEN_TTL_SECONDS', 3600, 1, 365 * 24 * 3600),
-    rateLimits: Object.freeze({
-      tokenPerMinute: readInteger(env, 'RATE_LIMIT_TOKEN_PER_MINUTE', 20, 0, 1_000_000),
-      signupPerMinute: readInteger(env, 'RATE_LIMIT_SIGNUP_PER_MINUTE', 100, 0, 1_000_000),
-      messagesPerMinute: readInteger(env, 'RATE_LIMIT_MESSAGES_PER_MINUTE', 600, 0, 1_000_000),
-    }),
+    authTokenIssuer: env.AUTH_TOKEN_ISSUER?.trim() || 'inbox-api',
+    authTokenAudience: env.AUTH_TOKEN_AUDIENCE?.trim() || 'inbox-api',
+    rateLimits: readRateLimits(env, authMode),
+    trustProxy: readTrustProxy(env),
     corsOrigins: Object.freeze(readCorsOrigins(env)),
     metricsEnabled: readBoolean(env, 'METRICS_ENABLED', true),
     moderatorEmails: Object.freeze(readModeratorEmails(env)),

@@ -3,7 +3,10 @@ import type { Generated, Insertable, Selectable } from 'kysely';
 
 export interface UsersTable {
   id: Generated<number>;
+  /** as the user sent it */
   email: string;
+  /** normalizeEmail(email), unique: every lookup and comparison by email goes through it */
+  email_key: string;
   /** argon2id PHC string; never leaves the service */
   hashed_password: string;
   /** 1 or 0: SQLite has no boolean type and better-sqlite3 cannot bind one */
@@ -46,12 +49,19 @@ export interface SpamCountersTable {
   expires_at: number;
 }
 
+/** Facts about this database, by name: `database_generation` (a random id made at migration). */
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
 export interface Database {
   users: UsersTable;
   items: ItemsTable;
   messages: MessagesTable;
   spam_reports: SpamReportsTable;
   spam_counters: SpamCountersTable;
+  settings: SettingsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,18 +1,23 @@
 /**
  * Schema migrations, kept in code (not read from disk) so the built service and the tests run
- * the same list. Kysely's Migrator takes a lock, so several instances may start at once.
+ * the same list. Several instances may start at once: Kysely's Migrator takes PostgreSQL's advisory
+ * lock, and on SQLite migrates in one `begin immediate` transaction (create-db.ts), which is the lock.
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { DialectName } from './create-db.js';
 import type { Database } from './database.js';
 import * as initial from './migrations/0001-initial.js';
 import * as mailboxIndexes from './migrations/0002-mailbox-indexes.js';
+import * as emailKey from './migrations/0003-email-key.js';
+import * as databaseGeneration from './migrations/0004-database-generation.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
 
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-initial': initial,
   '0002-mailbox-indexes': mailboxIndexes,
+  '0003-email-key': emailKey,
+  '0004-database-generation': databaseGeneration,
 };
 
 function provider(dialect: DialectName): MigrationProvider {
@@ -37,10 +42,11 @@ async function currentSchema(db: Kysely<Database>, dialect: DialectName): Promis
   return rows[0]?.schema;
 }
 
-export async function migrateToLatest(db: Kysely<Database>, dialect: DialectName): Promise<void> {
+/** Brings the schema to the latest migration, or only up to `upTo` (tests build an older release's database so). */
+export async function migrateToLatest(db: Kysely<Database>, dialect: DialectName, { upTo }: { upTo?: string } = {}): Promise<void> {
   const schema = await currentSchema(db, dialect);
   const migrator = new Migrator({ db, provider: provider(dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (upTo ? migrator.migrateTo(upTo) : migrator.migrateToLatest());
   const failed = results?.find((result) => result.status === 'Error');
   if (error || failed) {
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });

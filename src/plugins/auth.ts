@@ -9,7 +9,7 @@ import fp from 'fastify-plugin';
 import type { AuthMode } from '../config.js';
 import { NotAuthenticated } from '../errors.js';
 import type { AccessTokens } from '../modules/auth/tokens.js';
-import { userExists } from '../modules/users/users.repository.js';
+import { isActiveUser } from '../modules/users/users.repository.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -52,9 +52,14 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
       return;
     }
     const userId = token === '' ? undefined : await tokens.userIdOf(token);
-    // A valid signature is not enough: the user it names must still exist.
-    if (userId === undefined || !(await userExists(app.db, userId))) throw new NotAuthenticated();
+    // A valid signature is not enough: the user it names must still exist and be active.
+    if (userId === undefined || !(await isActiveUser(app.db, userId))) throw new NotAuthenticated();
     request.callerId = userId;
+  });
+
+  // What a known caller is shown is theirs alone: no shared cache may keep it.
+  app.addHook('onSend', async (request, reply) => {
+    if (request.callerId !== undefined) reply.header('cache-control', 'no-store');
   });
 }
 

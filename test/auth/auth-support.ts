@@ -17,14 +17,14 @@ export function bearer(token: string): { authorization: string } {
   return { authorization: `Bearer ${token}` };
 }
 
-export async function signUp(app: FastifyInstance, password = 'secret'): Promise<UserBody> {
+export async function signUp(app: FastifyInstance, password = 'secret-password'): Promise<UserBody> {
   const response = await app.inject({ method: 'POST', url: '/users/', payload: { email: `${uniqueName('user')}@example.com`, password } });
   assert.equal(response.statusCode, 200, response.body);
   return response.json<UserBody>();
 }
 
 /** Logs in with the OAuth2 form, as Swagger UI does, and returns the access token. */
-export async function login(app: FastifyInstance, email: string, password = 'secret'): Promise<string> {
+export async function login(app: FastifyInstance, email: string, password = 'secret-password'): Promise<string> {
   const response = await app.inject({
     method: 'POST',
     url: '/token',

@@ -134,7 +134,7 @@ describe('AUTH_MODE=off', () => {
   test('there is no /token, tokens are ignored, and hashes are still argon2id', async (t) => {
     const { app } = await buildTestApp(t, authEnv('off'));
     const user = await signUp(app);
-    const response = await tokenRequest(app, { email: user.email, password: 'secret' });
+    const response = await tokenRequest(app, { email: user.email, password: 'secret-password' });
     assert.equal(response.statusCode, 404);
     assert.equal((await whoCanList(app, bearer('garbage'))).statusCode, 200);
     const row = await app.db.selectFrom('users').select('hashed_password').where('id', '=', user.id).executeTakeFirstOrThrow();

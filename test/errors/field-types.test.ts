@@ -34,7 +34,7 @@ interface Case {
   expected: string;
 }
 
-const validUser = { email: 'valid@example.com', password: 'secret' };
+const validUser = { email: 'valid@example.com', password: 'secret-password' };
 const validMessage = (user: number) => ({ from_userid: user, to_userid: user, subject: 'S', message: 'M' });
 
 const cases: Case[] = [

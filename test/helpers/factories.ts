@@ -20,7 +20,7 @@ export interface MessageBody {
   unread: 'Y' | 'N';
 }
 
-export async function createUser(app: FastifyInstance, email = `${uniqueName('user')}@example.com`, password = 'secret'): Promise<UserBody> {
+export async function createUser(app: FastifyInstance, email = `${uniqueName('user')}@example.com`, password = 'secret-password'): Promise<UserBody> {
   const response = await app.inject({ method: 'POST', url: '/users/', payload: { email, password } });
   assert.equal(response.statusCode, 200, response.body);
   return response.json<UserBody>();

@@ -14,7 +14,10 @@ const counter = async (redis: Redis, userId: number) => Number((await redis.get(
 
 /** Users straight into the database: these tests never log in, so they skip the argon2 sign-up. */
 async function insertUsers(app: FastifyInstance, count: number): Promise<number[]> {
-  const rows = Array.from({ length: count }, (_, index) => ({ email: `user${index}-${Date.now()}@example.com`, hashed_password: 'unused' }));
+  const rows = Array.from({ length: count }, (_, index) => {
+    const email = `user${index}-${Date.now()}@example.com`;
+    return { email, email_key: email, hashed_password: 'unused' };
+  });
   const inserted = await app.db.insertInto('users').values(rows).returning('id').execute();
   return inserted.map((row) => row.id).sort((a, b) => a - b);
 }

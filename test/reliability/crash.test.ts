@@ -32,8 +32,8 @@ describe('crashes and shutdown', { skip: SQLITE_PASS_ONLY }, () => {
     const service = await startService(env);
     t.after(() => service.child.kill('SIGKILL'));
 
-    const sender = (await postJson(`${service.url}/users/`, { email: `${uniqueName('s')}@example.com`, password: 'pw' })).body as { id: number };
-    const recipient = (await postJson(`${service.url}/users/`, { email: `${uniqueName('r')}@example.com`, password: 'pw' })).body as { id: number };
+    const sender = (await postJson(`${service.url}/users/`, { email: `${uniqueName('s')}@example.com`, password: 'password-1' })).body as { id: number };
+    const recipient = (await postJson(`${service.url}/users/`, { email: `${uniqueName('r')}@example.com`, password: 'password-1' })).body as { id: number };
     const groups: number[][] = [];
     for (let group = 0; group < 30; group += 1) {
       const ids: number[] = [];
@@ -103,7 +103,7 @@ describe('crashes and shutdown', { skip: SQLITE_PASS_ONLY }, () => {
     // Sign-ups hash a password (tens of milliseconds each), so several are in flight at the signal.
     const emails = Array.from({ length: 12 }, (_, index) => `${uniqueName(`term${index}`)}@example.com`);
     const answers = emails.map((email) =>
-      postJson(`${service.url}/users/`, { email, password: 'pw' }).then(
+      postJson(`${service.url}/users/`, { email, password: 'password-1' }).then(
         (result) => result.status,
         (error: Error) => `failed: ${String((error.cause as { code?: string } | undefined)?.code ?? error.message)}`,
       ),

@@ -79,7 +79,7 @@ describe('two instances on one PostgreSQL and one Redis', { skip: onPostgres ? f
 
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
-        instances[index % 2]!.inject({ method: 'POST', url: '/users/', payload: { email, password: 'secret' } }),
+        instances[index % 2]!.inject({ method: 'POST', url: '/users/', payload: { email, password: 'secret-password' } }),
       ),
     );
 

@@ -121,7 +121,7 @@ for (const email of [
 ]) {
   test(`an email of ${JSON.stringify(email)} is refused with 422 at ["body","email"] and no user is stored`, async (t) => {
     const { app } = await buildTestApp(t);
-    const response = await signUp(app, { email, password: 'secret' });
+    const response = await signUp(app, { email, password: 'secret-password' });
     assert.equal(response.statusCode, 422);
     assert.equal(response.body, INVALID_EMAIL);
     assert.deepEqual(await storedUsers(app), []);
@@ -132,7 +132,7 @@ test('an email of 255 characters is refused with 422 at ["body","email"] and no 
   const { app } = await buildTestApp(t);
   const email = `${'a'.repeat(243)}@example.com`;
   assert.equal(email.length, 255);
-  const response = await signUp(app, { email, password: 'secret' });
+  const response = await signUp(app, { email, password: 'secret-password' });
   assert.equal(response.statusCode, 422);
   assert.deepEqual(response.json(), {
     detail: [
@@ -149,7 +149,7 @@ test('an email of 255 characters is refused with 422 at ["body","email"] and no 
 
 test('a very long email (10 000 characters) is a 422 at ["body","email"], not a crash', async (t) => {
   const { app } = await buildTestApp(t);
-  const response = await signUp(app, { email: `${'x'.repeat(10_000)}@example.com`, password: 'secret' });
+  const response = await signUp(app, { email: `${'x'.repeat(10_000)}@example.com`, password: 'secret-password' });
   assert.equal(response.statusCode, 422);
   const detail = response.json<{ detail: { loc: unknown[] }[] }>().detail;
   assert.deepEqual(
@@ -163,7 +163,7 @@ test('an email of exactly 254 characters is accepted', async (t) => {
   const { app } = await buildTestApp(t);
   const email = `${'a'.repeat(242)}@example.com`;
   assert.equal(email.length, 254);
-  const response = await signUp(app, { email, password: 'secret' });
+  const response = await signUp(app, { email, password: 'secret-password' });
   assert.equal(response.statusCode, 200, response.body);
   const { id } = response.json<{ id: number }>();
   assert.equal(response.body, `{"email":"${email}","id":${id},"is_active":true,"items":[]}`);
@@ -192,7 +192,7 @@ test('a sign-up without a password is refused with 422 at ["body","password"] an
 
 test('a sign-up without an email is refused with 422 at ["body","email"] and no user is stored', async (t) => {
   const { app } = await buildTestApp(t);
-  const response = await signUp(app, { password: 'secret' });
+  const response = await signUp(app, { password: 'secret-password' });
   assert.equal(response.statusCode, 422);
   assert.equal(response.body, '{"detail":[{"loc":["body","email"],"msg":"field required","type":"value_error.missing"}]}');
   assert.deepEqual(await storedUsers(app), []);
@@ -211,7 +211,7 @@ test('a null password is refused as "none is not an allowed value"', async (t) =
 
 test('extra fields in a sign-up are ignored and never echoed', async (t) => {
   const { app } = await buildTestApp(t);
-  const response = await signUp(app, { email: 'extra@example.com', password: 'secret', is_active: false, id: 999, admin: true });
+  const response = await signUp(app, { email: 'extra@example.com', password: 'secret-password', is_active: false, id: 999, admin: true });
   assert.equal(response.statusCode, 200, response.body);
   const { id } = response.json<{ id: number }>();
   assert.notEqual(id, 999);

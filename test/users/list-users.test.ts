@@ -12,7 +12,7 @@ async function createUsers(app: FastifyInstance, count: number): Promise<UserBod
 
 /** Many users at once, straight into the table: hashing a thousand passwords through the API is slow and beside the point. */
 async function insertUsersDirectly(app: FastifyInstance, count: number): Promise<void> {
-  const rows = Array.from({ length: count }, (_, index) => ({ email: `bulk${index}@example.com`, hashed_password: 'x' }));
+  const rows = Array.from({ length: count }, (_, index) => ({ email: `bulk${index}@example.com`, email_key: `bulk${index}@example.com`, hashed_password: 'x' }));
   for (let start = 0; start < rows.length; start += 200) {
     await app.db.insertInto('users').values(rows.slice(start, start + 200)).execute();
   }

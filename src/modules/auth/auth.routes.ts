@@ -33,19 +33,17 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, { t
 
   app.post<{ Body: Credentials }>(
     '/token',
-    {
-      schema: tokenSchema,
-      config: { public: true },
-      onRequest: app.abuseLimits.tokenPerIp,
-      preValidation: readCredentials,
-      preHandler: app.abuseLimits.tokenPerEmail,
-    },
-    async (request): Promise<AccessToken> => {
+    { schema: tokenSchema, config: { public: true }, preValidation: readCredentials },
+    async (request, reply): Promise<AccessToken> => {
       const { email, password } = request.body;
+      const refund = await app.abuseLimits.loginAttempt(request, email);
       const account = await users.findCredentials(app.db, email);
-      // An unknown email costs a verification too, so the answer's timing does not tell which it was.
+      // An unknown email costs a verification too, so the answer's timing does not tell which it was;
+      // a deactivated account gets the same answer as a wrong password.
       const valid = account ? await verifyPassword(account.hashed_password, password) : await verifyAgainstDummy(password);
-      if (!account || !valid) throw new IncorrectCredentials();
+      if (!account || !valid || !account.active) throw new IncorrectCredentials();
+      await refund();
+      reply.header('cache-control', 'no-store');
       return { access_token: await tokens.issue(account.id), token_type: 'bearer' };
     },
   );

@@ -1,18 +1,19 @@
 import { Type, type Static } from 'typebox';
+import { MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH } from '../../limits.js';
 import { DetailError, UnprocessableBody } from '../shared.schemas.js';
 
 /** OAuth2 password flow, as FastAPI's OAuth2PasswordRequestForm: the email goes in `username`. */
 export const LoginForm = Type.Object({
-  username: Type.String({ description: 'The email address.', examples: ['ada@example.com'] }),
-  password: Type.String(),
-  grant_type: Type.Optional(Type.String({ description: 'Ignored; "password" when sent.' })),
-  scope: Type.Optional(Type.String({ description: 'Ignored.' })),
+  username: Type.String({ maxLength: MAX_EMAIL_LENGTH, description: 'The email address, in any letter case.', examples: ['ada@example.com'] }),
+  password: Type.String({ maxLength: MAX_PASSWORD_LENGTH }),
+  grant_type: Type.Optional(Type.String({ maxLength: 64, description: 'Ignored; "password" when sent.' })),
+  scope: Type.Optional(Type.String({ maxLength: 1024, description: 'Ignored.' })),
 });
 
 /** The same credentials as JSON, for clients that do not speak forms. */
 export const LoginJson = Type.Object({
-  email: Type.String({ examples: ['ada@example.com'] }),
-  password: Type.String(),
+  email: Type.String({ maxLength: MAX_EMAIL_LENGTH, description: 'In any letter case.', examples: ['ada@example.com'] }),
+  password: Type.String({ maxLength: MAX_PASSWORD_LENGTH }),
 });
 
 export interface Credentials {

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { NotAllowed, UserNotFound } from '../../errors.js';
-import { findEmail, userExists } from '../users/users.repository.js';
+import { findEmailKey, userExists } from '../users/users.repository.js';
 import { DEFAULT_TOP_SENDERS, spamReportCountSchema, topSendersSchema } from './moderation.schemas.js';
 
 export interface ModerationRoutesOptions {
-  /** lower-cased; from MODERATOR_EMAILS */
+  /** normalised (normalizeEmail); from MODERATOR_EMAILS */
   moderatorEmails: readonly string[];
 }
 
@@ -15,8 +15,8 @@ export const moderationRoutes: FastifyPluginAsyncTypebox<ModerationRoutesOptions
 
   async function assertModerator(callerId: number | undefined): Promise<void> {
     if (callerId === undefined) return;
-    const email = await findEmail(app.db, callerId);
-    if (email === undefined || !moderators.has(email.toLowerCase())) throw new NotAllowed();
+    const emailKey = await findEmailKey(app.db, callerId);
+    if (emailKey === undefined || !moderators.has(emailKey)) throw new NotAllowed();
   }
 
   app.get('/users/:user_id/spam-reports', { schema: spamReportCountSchema }, async (request) => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { UserNotFound, EmailAlreadyRegistered, NotAllowed } from '../../errors.js';
-import { pageOf } from '../shared.schemas.js';
+import { markTruncated, pageOf } from '../shared.schemas.js';
 import { hashPassword } from './passwords.js';
 import * as users from './users.repository.js';
 import { createItemSchema, createUserSchema, getUserSchema, listItemsSchema, listUsersSchema } from './users.schemas.js';
@@ -8,15 +8,23 @@ import { createItemSchema, createUserSchema, getUserSchema, listItemsSchema, lis
 // When the caller is known (a token was given), items are private: other users are shown with
 // `items: []`; email, id and is_active stay public (the address book senders need). Anonymous
 // callers (AUTH_MODE off, or optional without a token) see everything, as the original.
-export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/users/', { schema: createUserSchema, config: { public: true }, onRequest: app.abuseLimits.signUpPerIp }, async (request) => {
+export interface UsersRoutesOptions {
+  passwordMinLength: number;
+}
+
+export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async (app, options) => {
+  app.post('/users/', { schema: createUserSchema(options.passwordMinLength), config: { public: true }, onRequest: app.abuseLimits.signUpPerAddress }, async (request) => {
     const { email, password } = request.body;
     // Answer a known duplicate before paying for a hash; the unique constraint still settles races.
     if (await users.emailExists(app.db, email)) throw new EmailAlreadyRegistered();
     return users.insertUser(app.db, email, await hashPassword(password));
   });
 
-  app.get('/users/', { schema: listUsersSchema }, async (request) => users.listUsers(app.db, pageOf(request.query), request.callerId));
+  app.get('/users/', { schema: listUsersSchema }, async (request, reply) => {
+    const page = await users.listUsers(app.db, pageOf(request.query), request.callerId);
+    markTruncated(reply, page);
+    return page.rows;
+  });
 
   app.get('/users/:user_id', { schema: getUserSchema }, async (request) => {
     const user = await users.findUser(app.db, request.params.user_id, request.callerId);
@@ -27,8 +35,12 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/users/:user_id/items/', { schema: createItemSchema }, async (request) => {
     if (request.callerId !== undefined && request.params.user_id !== request.callerId) throw new NotAllowed();
     const { title, description } = request.body;
-    return users.insertItem(app.db, request.params.user_id, title, description ?? null);
+    return users.insertItem(app.db, app.dialect, request.params.user_id, title, description ?? null);
   });
 
-  app.get('/items/', { schema: listItemsSchema }, async (request) => users.listItems(app.db, pageOf(request.query), request.callerId));
+  app.get('/items/', { schema: listItemsSchema }, async (request, reply) => {
+    const page = await users.listItems(app.db, pageOf(request.query), request.callerId);
+    markTruncated(reply, page);
+    return page.rows;
+  });
 };

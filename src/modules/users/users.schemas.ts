@@ -1,5 +1,12 @@
 import { Type, type Static } from 'typebox';
-import { DetailError, PagingQuery, UnprocessableBody } from '../shared.schemas.js';
+import {
+  MAX_EMAIL_LENGTH,
+  MAX_ITEM_DESCRIPTION_LENGTH,
+  MAX_ITEM_TITLE_LENGTH,
+  MAX_ITEMS_PER_USER,
+  MAX_PASSWORD_LENGTH,
+} from '../../limits.js';
+import { DetailError, PAGE_SIZE_NOTE, PagingQuery, UnprocessableBody } from '../shared.schemas.js';
 
 export const Item = Type.Object({
   title: Type.String(),
@@ -17,28 +24,48 @@ export const User = Type.Object({
 });
 export type User = Static<typeof User>;
 
-export const UserCreate = Type.Object({
-  email: Type.String({ format: 'email', maxLength: 254, examples: ['ada@example.com'] }),
-  password: Type.String({ examples: ['correct horse battery staple'] }),
-});
+/** A sign-up; the shortest password allowed is configuration (PASSWORD_MIN_LENGTH), so the schema is built from it. */
+export function userCreate(passwordMinLength: number) {
+  return Type.Object({
+    email: Type.String({
+      format: 'email',
+      maxLength: MAX_EMAIL_LENGTH,
+      description: 'Unique regardless of letter case; stored as sent.',
+      examples: ['ada@example.com'],
+    }),
+    password: Type.String({
+      minLength: passwordMinLength,
+      maxLength: MAX_PASSWORD_LENGTH,
+      description: `${passwordMinLength} to ${MAX_PASSWORD_LENGTH} characters.`,
+      examples: ['correct horse battery staple'],
+    }),
+  });
+}
 
 export const ItemCreate = Type.Object({
-  title: Type.String(),
-  description: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  title: Type.String({ maxLength: MAX_ITEM_TITLE_LENGTH, description: `At most ${MAX_ITEM_TITLE_LENGTH} characters.` }),
+  description: Type.Optional(
+    Type.Union([Type.String({ maxLength: MAX_ITEM_DESCRIPTION_LENGTH }), Type.Null()], {
+      description: `At most ${MAX_ITEM_DESCRIPTION_LENGTH} characters, or null.`,
+    }),
+  ),
 });
 
 export const UserIdParams = Type.Object({ user_id: Type.Integer() });
 
-export const createUserSchema = {
-  tags: ['users'],
-  summary: 'Create a user',
-  body: UserCreate,
-  response: { 200: User, 400: DetailError, 422: UnprocessableBody },
-};
+export function createUserSchema(passwordMinLength: number) {
+  return {
+    tags: ['users'],
+    summary: 'Create a user',
+    body: userCreate(passwordMinLength),
+    response: { 200: User, 400: DetailError, 422: UnprocessableBody },
+  };
+}
 
 export const listUsersSchema = {
   tags: ['users'],
   summary: 'List users in id order',
+  description: PAGE_SIZE_NOTE,
   querystring: PagingQuery,
   response: { 200: Type.Array(User), 422: UnprocessableBody },
 };
@@ -53,14 +80,25 @@ export const getUserSchema = {
 export const createItemSchema = {
   tags: ['items'],
   summary: 'Create an item owned by a user',
+  description: `A user owns at most ${MAX_ITEMS_PER_USER} items; one more is a 409.`,
   params: UserIdParams,
   body: ItemCreate,
-  response: { 200: Item, 404: DetailError, 422: UnprocessableBody },
+  response: {
+    200: Item,
+    403: Type.Object(DetailError.properties, { description: 'A known caller creating an item for someone else.', examples: [{ detail: 'Not allowed' }] }),
+    404: DetailError,
+    409: Type.Object(DetailError.properties, {
+      description: `The owner has ${MAX_ITEMS_PER_USER} items already.`,
+      examples: [{ detail: `Too many items: a user may own at most ${MAX_ITEMS_PER_USER}` }],
+    }),
+    422: UnprocessableBody,
+  },
 };
 
 export const listItemsSchema = {
   tags: ['items'],
   summary: 'List items in id order',
+  description: PAGE_SIZE_NOTE,
   querystring: PagingQuery,
   response: { 200: Type.Array(Item), 422: UnprocessableBody },
 };
