@@ -3,22 +3,21 @@
  * deploys that migrate before starting instances. (Instances also migrate at start; Kysely's
  * migration lock lets several do so at once.)
  */
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import { createDatabase } from '../db/create-db.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { runCommand } from './run-command.js';
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const config = loadConfig();
   const { db, dialect } = createDatabase(config.databaseUrl, { poolMax: 1, timeoutMs: config.databaseTimeoutMs });
   try {
     await migrateToLatest(db, dialect);
     console.log(`Database (${dialect}) is at the latest schema.`);
+    return 0;
   } finally {
     await db.destroy();
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+runCommand(main);

@@ -4,10 +4,11 @@
  * the ledger does not stand behind.
  */
 import { pino } from 'pino';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import { createDatabase } from '../db/create-db.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { SpamReports, spamReportsSettings } from '../modules/spam/spam-reports.js';
+import { runCommand } from './run-command.js';
 
 async function main(): Promise<number> {
   const config = loadConfig();
@@ -30,10 +31,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof ConfigError ? error.message : error);
-    process.exit(1);
-  },
-);
+runCommand(main);

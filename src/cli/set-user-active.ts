@@ -3,10 +3,11 @@
  * account out (sign-in refused, its tokens answered 401 from the next request on) or lets it back in.
  * The email matches in any letter case.
  */
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import { createDatabase } from '../db/create-db.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { setActive } from '../modules/users/users.repository.js';
+import { runCommand } from './run-command.js';
 
 async function main(): Promise<number> {
   const [action, email] = process.argv.slice(2);
@@ -30,10 +31,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof ConfigError ? error.message : error);
-    process.exit(1);
-  },
-);
+runCommand(main);
