@@ -16,7 +16,7 @@ import type { Config } from '../../config.js';
 import type { DialectName } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
 import { failFastRedisOptions } from '../../redis-options.js';
-import { RedisCounterStore, type RefusedWrite } from './counter-store.js';
+import { RedisCounterStore } from './counter-store.js';
 import {
   countersOf,
   currentReporters,
@@ -34,6 +34,8 @@ export type { CounterState, LedgerChanges, ReportPair };
 /** Reconciliation retries after a failed counter write: 1 s, doubling up to 30 s. */
 const FIRST_RETRY_MS = 1000;
 const LAST_RETRY_MS = 30_000;
+/** How long refused counter writes gather before one ledger read settles them all. */
+const SETTLE_DELAY_MS = 100;
 
 /** What the spam reports take from the configuration; spamReportsSettings(config) reads it. */
 export interface SpamReportsSettings {
@@ -91,6 +93,9 @@ export class SpamReports {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs = FIRST_RETRY_MS;
   private closed = false;
+  private readonly refusedSenders = new Set<number>();
+  private settleTimer: NodeJS.Timeout | undefined;
+  private settling: Promise<void> | undefined;
 
   constructor(private readonly options: SpamReportsOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
@@ -135,7 +140,7 @@ export class SpamReports {
     if (changes.withdrawn > 0) observer?.onReportsWithdrawn?.(changes.withdrawn);
     if (!this.store || changes.counters.length === 0) return;
     try {
-      await this.mirror(this.store, changes.counters);
+      await this.mirrorAfterRequest(this.store, changes.counters);
     } catch (error) {
       observer?.onRedisError?.();
       this.options.log.warn({ err: error }, 'spam counters not published; they will be reconciled when Redis is back');
@@ -196,7 +201,30 @@ export class SpamReports {
   private async mirror(store: RedisCounterStore, counters: readonly CounterState[]): Promise<void> {
     const generation = await this.databaseGeneration();
     const refused = await store.publish(generation, counters);
-    if (refused.length > 0) await this.settleRefused(store, generation, refused);
+    if (refused.length > 0) await this.settleRefused(store, generation, refused.map((write) => write.senderId));
+  }
+
+  /**
+   * After a request: refusals are mostly two requests' writes crossing on the way to Redis, so they
+   * are settled together a moment later, one ledger read for all, instead of one read per request.
+   */
+  private async mirrorAfterRequest(store: RedisCounterStore, counters: readonly CounterState[]): Promise<void> {
+    const refused = await store.publish(await this.databaseGeneration(), counters);
+    for (const write of refused) this.refusedSenders.add(write.senderId);
+    if (refused.length === 0 || this.settleTimer || this.closed) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      const senderIds = [...this.refusedSenders];
+      this.refusedSenders.clear();
+      this.settling = this.databaseGeneration()
+        .then((generation) => this.settleRefused(store, generation, senderIds))
+        .catch((error: unknown) => {
+          this.options.log.warn({ err: error }, 'spam counters: settling refused writes failed; reconciling');
+          this.scheduleReconcile();
+        })
+        .finally(() => (this.settling = undefined));
+    }, SETTLE_DELAY_MS);
+    this.settleTimer.unref();
   }
 
   /**
@@ -204,8 +232,7 @@ export class SpamReports {
    * a newer version; but if the ledger, read after Redis, is still behind it, Redis is ahead of the
    * database (restored from a backup) and the ledger's value replaces it, unless a write lands meanwhile.
    */
-  private async settleRefused(store: RedisCounterStore, generation: string, refused: RefusedWrite[]): Promise<void> {
-    const senderIds = refused.map((write) => write.senderId);
+  private async settleRefused(store: RedisCounterStore, generation: string, senderIds: number[]): Promise<void> {
     const seen = await store.versionsOf(senderIds);
     const ledger = await countersOf(this.options.db, senderIds);
     const now = Date.now();
@@ -285,11 +312,13 @@ export class SpamReports {
   async settled(): Promise<void> {
     if (this.store && !this.store.ready) await this.connected(this.options.redisTimeoutMs).catch(() => undefined);
     await this.reconciling;
+    await this.settling;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.settleTimer);
     await this.store?.close();
   }
 }
