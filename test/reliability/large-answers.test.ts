@@ -23,7 +23,7 @@ import {
   MAX_SUBJECT_LENGTH,
   MAX_VALIDATION_ISSUES,
 } from '../../src/limits.js';
-import { validatePart } from '../../src/validation.js';
+import { validatePart } from '../../src/fastapi/validation.js';
 import { buildTestApp } from '../helpers/build-test-app.js';
 import { startService } from '../helpers/service-process.js';
 import { SQLITE_PASS_ONLY, uniqueName } from '../helpers/services.js';

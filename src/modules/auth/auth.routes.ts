@@ -2,7 +2,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { IncorrectCredentials, RequestValidationError } from '../../errors.js';
-import { type JsonSchema, validatePart } from '../../validation.js';
+import { type JsonSchema, validatePart } from '../../fastapi/validation.js';
 import { prepareDummyHash, verifyAgainstDummy, verifyPassword } from '../users/passwords.js';
 import * as users from '../users/users.repository.js';
 import { type AccessToken, type Credentials, FORM_CONTENT_TYPE, LoginForm, LoginJson, tokenSchema } from './auth.schemas.js';

@@ -7,7 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Route
 import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../db/create-db.js';
 import { HttpError, RequestValidationError, ServiceUnavailable, type ValidationIssue } from '../errors.js';
-import { type JsonSchema, validatePart } from '../validation.js';
+import { type JsonSchema, validatePart } from './validation.js';
 
 function parseJsonBody(_request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) {
   if (body.trim() === '') return done(null, undefined);

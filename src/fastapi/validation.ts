@@ -5,9 +5,9 @@
  * vocabulary the routes use: object, string (with the `email` format and length bounds), integer (with bounds),
  * boolean, array, and `anyOf` for nullable values, flags and unions of string literals.
  */
-import { isEmailAddress } from './email.js';
-import type { ValidationIssue } from './errors.js';
-import { MAX_VALIDATION_ISSUES } from './limits.js';
+import { isEmailAddress } from '../email.js';
+import type { ValidationIssue } from '../errors.js';
+import { MAX_VALIDATION_ISSUES } from '../limits.js';
 
 export type Location = (string | number)[];
 
