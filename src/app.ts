@@ -88,7 +88,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           audience: config.authTokenAudience,
         })
       : undefined;
-  await app.register(authPlugin, { mode: config.authMode, tokens });
+  await app.register(authPlugin, { mode: config.authMode, tokens, moderatorEmails: config.moderatorEmails });
   await app.register(rateLimitPlugin, {
     limits: config.rateLimits,
     redisUrl: config.redisUrl,
@@ -108,7 +108,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(usersRoutes, { passwordMinLength: config.passwordMinLength });
   await app.register(messagesRoutes);
   await app.register(mailboxRoutes);
-  await app.register(moderationRoutes, { moderatorEmails: config.moderatorEmails });
+  await app.register(moderationRoutes);
   if (tokens) await app.register(authRoutes, { tokens });
   return app;
 }

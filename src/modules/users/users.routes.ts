@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { UserNotFound, EmailAlreadyRegistered, NotAllowed } from '../../errors.js';
+import { UserNotFound, EmailAlreadyRegistered } from '../../errors.js';
 import { markTruncated, pageOf } from '../shared.schemas.js';
 import { hashPassword } from './passwords.js';
 import * as users from './users.repository.js';
@@ -20,25 +20,24 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
     return users.insertUser(app.db, email, await hashPassword(password));
   });
 
-  app.get('/users/', { schema: listUsersSchema }, async (request, reply) => {
+  app.get('/users/', { schema: listUsersSchema, config: { access: 'caller' } }, async (request, reply) => {
     const page = await users.listUsers(app.db, pageOf(request.query), request.callerId);
     markTruncated(reply, page);
     return page.rows;
   });
 
-  app.get('/users/:user_id', { schema: getUserSchema }, async (request) => {
+  app.get('/users/:user_id', { schema: getUserSchema, config: { access: 'caller' } }, async (request) => {
     const user = await users.findUser(app.db, request.params.user_id, request.callerId);
     if (!user) throw new UserNotFound();
     return user;
   });
 
-  app.post('/users/:user_id/items/', { schema: createItemSchema }, async (request) => {
-    if (request.callerId !== undefined && request.params.user_id !== request.callerId) throw new NotAllowed();
+  app.post('/users/:user_id/items/', { schema: createItemSchema, config: { access: { self: 'path' } } }, async (request) => {
     const { title, description } = request.body;
     return users.insertItem(app.db, app.dialect, request.params.user_id, title, description ?? null);
   });
 
-  app.get('/items/', { schema: listItemsSchema }, async (request, reply) => {
+  app.get('/items/', { schema: listItemsSchema, config: { access: 'caller' } }, async (request, reply) => {
     const page = await users.listItems(app.db, pageOf(request.query), request.callerId);
     markTruncated(reply, page);
     return page.rows;
