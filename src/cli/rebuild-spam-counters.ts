@@ -18,7 +18,7 @@ async function main(): Promise<number> {
   }
   const log = pino({ level: config.logLevel });
   const { db, dialect } = createDatabase(config.databaseUrl);
-  const spamReports = new SpamReports({ ...spamReportsSettings(config), db, dialect, reconcileOnConnect: false, log });
+  const spamReports = new SpamReports({ ...spamReportsSettings(config), db, reconcileOnConnect: false, log });
   try {
     await migrateToLatest(db, dialect);
     await spamReports.connected();

@@ -11,6 +11,7 @@ import {
   CompiledQuery,
   type DatabaseConnection,
   Kysely,
+  PostgresAdapter,
   PostgresDialect,
   type PostgresPool,
   type PostgresPoolClient,
@@ -268,7 +269,20 @@ export function isForeignKeyViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503';
 }
 
-/** `SELECT … FOR UPDATE` where the dialect has row locks; SQLite serializes writers and has none. */
-export function lockRowsForUpdate<Q extends { forUpdate(): Q }>(query: Q, dialect: DialectName): Q {
-  return dialect === 'postgres' ? query.forUpdate() : query;
+/** Which database a handle (or a transaction of it) talks to, asked of the handle itself. */
+export function dialectOf(db: { getExecutor(): { adapter: unknown } }): DialectName {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/**
+ * `SELECT … FOR UPDATE` (or `FOR NO KEY UPDATE`, which still lets other rows reference the locked
+ * one) where the database has row locks; SQLite's writers are serialised by BEGIN IMMEDIATE instead.
+ */
+export function lockRowsForUpdate<Q extends { forUpdate(): Q; forNoKeyUpdate(): Q }>(
+  db: { getExecutor(): { adapter: unknown } },
+  query: Q,
+  strength: 'update' | 'no key update' = 'update',
+): Q {
+  if (dialectOf(db) !== 'postgres') return query;
+  return strength === 'update' ? query.forUpdate() : query.forNoKeyUpdate();
 }

@@ -6,14 +6,13 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
-import { createDatabase, type DatabaseHandle, type DatabaseOptions, type DialectName, isDatabaseUnavailable } from '../db/create-db.js';
+import { createDatabase, type DatabaseHandle, type DatabaseOptions, isDatabaseUnavailable } from '../db/create-db.js';
 import type { Database } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Kysely<Database>;
-    dialect: DialectName;
   }
 }
 
@@ -77,7 +76,6 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 async function dbPlugin(app: FastifyInstance, handle: DatabaseHandle) {
   app.addHook('onClose', () => handle.db.destroy());
   app.decorate('db', handle.db);
-  app.decorate('dialect', handle.dialect);
 }
 
 export default fp(dbPlugin, { name: 'db' });

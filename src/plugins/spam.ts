@@ -19,7 +19,6 @@ async function spamPlugin(app: FastifyInstance, options: SpamPluginOptions) {
   const spamReports = new SpamReports({
     ...options.settings,
     db: app.db,
-    dialect: app.dialect,
     log: app.log,
     ...(options.observer ? { observer: options.observer } : {}),
   });

@@ -11,6 +11,6 @@ for (const mode of ['off', 'required'] as const) {
     t.after(() => app.close());
     app.get('/forgotten', async () => ({ secret: true }));
     app.post('/declared', { config: { access: 'caller' } }, async () => ({ ok: true }));
-    await assert.rejects(app.ready(), /routes without an access policy \(config\.access or config\.public\): GET \/forgotten, HEAD \/forgotten$/);
+    await assert.rejects(async () => { await app.ready(); }, /routes without an access policy \(config\.access or config\.public\): GET \/forgotten, HEAD \/forgotten$/);
   });
 }

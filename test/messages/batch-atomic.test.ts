@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
+import { dialectOf } from '../../src/db/create-db.js';
 import { buildTestApp, type TestApp } from '../helpers/build-test-app.js';
 import { batchUpdate, createUser, sendMessages, storedMessages } from '../helpers/factories.js';
 
@@ -23,7 +24,7 @@ async function threeMessagesWithFailingSecond(testApp: TestApp) {
 
 test('when writing the second of three messages fails, the answer is 500 and none of the three changes', async (t) => {
   const testApp = await buildTestApp(t);
-  if (testApp.app.dialect !== 'sqlite') return t.skip('needs a SQLite trigger');
+  if (dialectOf(testApp.app.db) !== 'sqlite') return t.skip('needs a SQLite trigger');
   const { app: failing, ids, before } = await threeMessagesWithFailingSecond(testApp);
 
   const response = await batchUpdate(failing, { message_id_list: ids, trash: 'true' });
@@ -34,7 +35,7 @@ test('when writing the second of three messages fails, the answer is 500 and non
 
 test('when a spam report fails half-way, no message moves, no report is recorded and no counter appears', async (t) => {
   const testApp = await buildTestApp(t);
-  if (testApp.app.dialect !== 'sqlite') return t.skip('needs a SQLite trigger');
+  if (dialectOf(testApp.app.db) !== 'sqlite') return t.skip('needs a SQLite trigger');
   const { app: failing, redis, sender, ids, before } = await threeMessagesWithFailingSecond(testApp);
 
   const response = await batchUpdate(failing, { message_id_list: ids, spam: 'true', read: 'false' });
@@ -48,7 +49,7 @@ test('when a spam report fails half-way, no message moves, no report is recorded
 
 test('once the failure is gone, the same batch changes all three', async (t) => {
   const testApp = await buildTestApp(t);
-  if (testApp.app.dialect !== 'sqlite') return t.skip('needs a SQLite trigger');
+  if (dialectOf(testApp.app.db) !== 'sqlite') return t.skip('needs a SQLite trigger');
   const { app: failing, ids, before } = await threeMessagesWithFailingSecond(testApp);
   assert.equal((await batchUpdate(failing, { message_id_list: ids, trash: 'true' })).statusCode, 500);
   await sql`DROP TRIGGER fail_second_message`.execute(failing.db);

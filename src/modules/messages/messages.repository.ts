@@ -1,6 +1,6 @@
 /** SQL for messages. Every function takes the database or a transaction first. */
 import type { Kysely } from 'kysely';
-import { type DialectName, isForeignKeyViolation, lockRowsForUpdate } from '../../db/create-db.js';
+import { isForeignKeyViolation, lockRowsForUpdate } from '../../db/create-db.js';
 import type { Database, MessageRow } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { UserNotFound } from '../../errors.js';
@@ -69,7 +69,6 @@ export interface StoredMessageState extends MessageState {
  */
 export async function loadMessageStates(
   db: Db,
-  dialect: DialectName,
   ids: number[],
   recipientId?: number,
 ): Promise<StoredMessageState[]> {
@@ -78,7 +77,7 @@ export async function loadMessageStates(
     .select(['id', 'from_userid', 'to_userid', 'folder', 'unread'])
     .where('id', 'in', ids);
   if (recipientId !== undefined) query = query.where('to_userid', '=', recipientId);
-  return lockRowsForUpdate(query.orderBy('id'), dialect).execute();
+  return lockRowsForUpdate(db, query.orderBy('id')).execute();
 }
 
 /** Writes new states with one UPDATE per distinct target state: a constant number of statements. */

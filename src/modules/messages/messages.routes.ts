@@ -24,7 +24,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put('/msg/list/', { schema: batchUpdateSchema, config: { access: 'caller' } }, async (request) => {
     const command = parseBatchCommand(request.body);
     // Ids that are not the caller's are skipped like unknown ids, so only a real recipient can report spam.
-    await applyBatchUpdate({ db: app.db, dialect: app.dialect, spamReports: app.spamReports }, command, request.callerId);
+    await applyBatchUpdate({ db: app.db, spamReports: app.spamReports }, command, request.callerId);
     return { msg: 'Success' };
   });
 };

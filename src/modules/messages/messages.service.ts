@@ -3,7 +3,6 @@
  * constant statements, ledger included) → publish the spam counters that changed.
  */
 import type { Kysely } from 'kysely';
-import type { DialectName } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
 import type { ReportPair, SpamReports } from '../spam/spam-reports.js';
 import { type BatchCommand, planChange } from './batch-update.js';
@@ -11,7 +10,6 @@ import { loadMessageStates, updateMessageStates } from './messages.repository.js
 
 export interface BatchUpdateContext {
   db: Kysely<Database>;
-  dialect: DialectName;
   spamReports: SpamReports;
 }
 
@@ -21,7 +19,7 @@ export interface BatchUpdateContext {
  */
 export async function applyBatchUpdate(context: BatchUpdateContext, command: BatchCommand, recipientId?: number): Promise<void> {
   const ledgerChanges = await context.db.transaction().execute(async (trx) => {
-    const messages = await loadMessageStates(trx, context.dialect, command.messageIds, recipientId);
+    const messages = await loadMessageStates(trx, command.messageIds, recipientId);
     const changes = [];
     const reports: ReportPair[] = [];
     const withdrawals: ReportPair[] = [];

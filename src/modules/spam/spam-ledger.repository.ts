@@ -4,7 +4,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/database.js';
-import { type DialectName, lockRowsForUpdate } from '../../db/create-db.js';
+import { lockRowsForUpdate } from '../../db/create-db.js';
 
 type Db = Kysely<Database>;
 
@@ -43,7 +43,6 @@ function distinct(values: number[]): number[] {
  */
 export async function recordReportChanges(
   db: Db,
-  dialect: DialectName,
   changes: { reports: ReportPair[]; withdrawals: ReportPair[] },
   now: number,
   ttlMs: number,
@@ -58,10 +57,7 @@ export async function recordReportChanges(
     .values(senders.map((senderId) => ({ sender_id: senderId, reporters: 0, version: 0, expires_at: 0 })))
     .onConflict((conflict) => conflict.column('sender_id').doNothing())
     .execute();
-  await lockRowsForUpdate(
-    db.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).orderBy('sender_id'),
-    dialect,
-  ).execute();
+  await lockRowsForUpdate(db, db.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).orderBy('sender_id')).execute();
 
   // When a counter has expired, the reports behind it expire with it.
   await db

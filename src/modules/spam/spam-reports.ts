@@ -13,7 +13,6 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Redis } from 'ioredis';
 import type { Config } from '../../config.js';
-import type { DialectName } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
 import { failFastRedisOptions } from '../../redis-options.js';
 import { RedisCounterStore } from './counter-store.js';
@@ -56,7 +55,6 @@ export function spamReportsSettings(config: Config): SpamReportsSettings {
 
 export interface SpamReportsOptions extends SpamReportsSettings {
   db: Kysely<Database>;
-  dialect: DialectName;
   /** Reconcile counters with the ledger on every (re)connection to Redis; the rebuild command turns it off. */
   reconcileOnConnect?: boolean;
   log: FastifyBaseLogger;
@@ -130,7 +128,7 @@ export class SpamReports {
 
   /** Writes reports and withdrawals to the ledger, in the caller's transaction. */
   recordInLedger(trx: Kysely<Database>, changes: { reports: ReportPair[]; withdrawals: ReportPair[] }): Promise<LedgerChanges> {
-    return recordReportChanges(trx, this.options.dialect, changes, Date.now(), this.ttlMs);
+    return recordReportChanges(trx, changes, Date.now(), this.ttlMs);
   }
 
   /** After the ledger changes committed: brings the counters in line with them; failures are reconciled later. */

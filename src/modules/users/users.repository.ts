@@ -1,7 +1,7 @@
 /** SQL for users and their items. Every function takes the database (or a transaction) first. */
 import { type Kysely, sql } from 'kysely';
 import type { Database, ItemRow, UserRow } from '../../db/database.js';
-import { type DialectName, isUniqueViolation } from '../../db/create-db.js';
+import { isUniqueViolation, lockRowsForUpdate } from '../../db/create-db.js';
 import { jsonBytes, PAGE_BUDGET_BYTES, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { MAX_ITEMS_PER_USER } from '../../limits.js';
 import { normalizeEmail } from '../../email.js';
@@ -181,7 +181,6 @@ export class TooManyItems extends HttpError {
  */
 export async function insertItem(
   db: Db,
-  dialect: DialectName,
   ownerId: number,
   title: string,
   description: string | null,
@@ -189,7 +188,7 @@ export async function insertItem(
   return db.transaction().execute(async (trx) => {
     const ownerQuery = trx.selectFrom('users').select('id').where('id', '=', ownerId);
     // NO KEY UPDATE: it serializes item inserts for this owner without blocking messages that reference the user.
-    const owner = await (dialect === 'postgres' ? ownerQuery.forNoKeyUpdate() : ownerQuery).executeTakeFirst();
+    const owner = await lockRowsForUpdate(trx, ownerQuery, 'no key update').executeTakeFirst();
     if (!owner) throw new UserNotFound();
     const owned = await trx
       .selectFrom('items')

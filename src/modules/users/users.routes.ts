@@ -34,7 +34,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
 
   app.post('/users/:user_id/items/', { schema: createItemSchema, config: { access: { self: 'path' } } }, async (request) => {
     const { title, description } = request.body;
-    return users.insertItem(app.db, app.dialect, request.params.user_id, title, description ?? null);
+    return users.insertItem(app.db, request.params.user_id, title, description ?? null);
   });
 
   app.get('/items/', { schema: listItemsSchema, config: { access: 'caller' } }, async (request, reply) => {
