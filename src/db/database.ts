@@ -20,7 +20,10 @@ export interface ItemsTable {
   owner_id: number;
 }
 
-export type Folder = 'inbox' | 'trash' | 'spam' | 'sent' | 'deleted';
+/** The folders a recipient's mailbox lists, in order; then every folder a message can be in. The one list of their names. */
+export const MAILBOX_FOLDERS = ['inbox', 'trash', 'spam'] as const;
+export const FOLDERS = [...MAILBOX_FOLDERS, 'sent', 'deleted'] as const;
+export type Folder = (typeof FOLDERS)[number];
 export type UnreadMark = 'Y' | 'N';
 
 export interface MessagesTable {

@@ -1,13 +1,11 @@
 /** SQL for the mailbox views. Every function takes the database (or a transaction) first. */
 import type { Kysely } from 'kysely';
-import type { Database, Folder, MessageRow, UnreadMark } from '../../db/database.js';
+import { type Database, MAILBOX_FOLDERS, type MessageRow, type UnreadMark } from '../../db/database.js';
 import { readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { MESSAGE_COLUMNS, messageJsonBytes } from '../messages/messages.repository.js';
 
 type Db = Kysely<Database>;
 
-/** The folders a mailbox shows, in the order they are listed. */
-export const MAILBOX_FOLDERS = ['inbox', 'trash', 'spam'] as const satisfies readonly Folder[];
 export type MailboxFolder = (typeof MAILBOX_FOLDERS)[number];
 
 export interface MailboxFilter {

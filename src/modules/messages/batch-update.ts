@@ -2,7 +2,7 @@
  * The batch update's pure parts: turning a request into a command, and the folder rules as one
  * function of (message state, command). No I/O here; messages.service.ts runs the pipeline.
  */
-import type { Folder, UnreadMark } from '../../db/database.js';
+import type { Folder, MessageRow, UnreadMark } from '../../db/database.js';
 import { InvalidOption, InvalidRequest } from '../../errors.js';
 import type { BatchUpdate } from './messages.schemas.js';
 
@@ -22,9 +22,25 @@ export interface BatchCommand extends BatchFlags {
   messageIds: number[];
 }
 
-export interface MessageState {
-  folder: Folder;
-  unread: UnreadMark;
+/**
+ * The columns that make up a message's state: what the batch update reads, plans and writes. A new
+ * flag (say, starred) is added here, to planChange, to the request schema, the table type and a migration.
+ */
+export const MESSAGE_STATE_FIELDS = ['folder', 'unread'] as const;
+export type MessageState = Pick<MessageRow, (typeof MESSAGE_STATE_FIELDS)[number]>;
+
+export function sameState(a: MessageState, b: MessageState): boolean {
+  return MESSAGE_STATE_FIELDS.every((field) => a[field] === b[field]);
+}
+
+/** One string per distinct state, to group messages that become the same. */
+export function stateKey(state: MessageState): string {
+  return MESSAGE_STATE_FIELDS.map((field) => state[field]).join('/');
+}
+
+/** Just the state's columns, for an UPDATE's SET. */
+export function stateColumns(state: MessageState): MessageState {
+  return Object.fromEntries(MESSAGE_STATE_FIELDS.map((field) => [field, state[field]])) as MessageState;
 }
 
 function parseFlag(value: string | boolean | null | undefined): FlagValue {

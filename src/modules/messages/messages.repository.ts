@@ -4,7 +4,7 @@ import { isForeignKeyViolation, lockRowsForUpdate } from '../../db/create-db.js'
 import type { Database, MessageRow } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { UserNotFound } from '../../errors.js';
-import type { MessageState } from './batch-update.js';
+import { MESSAGE_STATE_FIELDS, type MessageState, stateColumns, stateKey } from './batch-update.js';
 
 type Db = Kysely<Database>;
 
@@ -74,7 +74,7 @@ export async function loadMessageStates(
 ): Promise<StoredMessageState[]> {
   let query = db
     .selectFrom('messages')
-    .select(['id', 'from_userid', 'to_userid', 'folder', 'unread'])
+    .select(['id', 'from_userid', 'to_userid', ...MESSAGE_STATE_FIELDS])
     .where('id', 'in', ids);
   if (recipientId !== undefined) query = query.where('to_userid', '=', recipientId);
   return lockRowsForUpdate(db, query.orderBy('id')).execute();
@@ -84,12 +84,12 @@ export async function loadMessageStates(
 export async function updateMessageStates(db: Db, changes: { id: number; state: MessageState }[]): Promise<void> {
   const byState = new Map<string, { state: MessageState; ids: number[] }>();
   for (const { id, state } of changes) {
-    const key = `${state.folder}/${state.unread}`;
+    const key = stateKey(state);
     const group = byState.get(key) ?? { state, ids: [] };
     group.ids.push(id);
     byState.set(key, group);
   }
   for (const { state, ids } of byState.values()) {
-    await db.updateTable('messages').set({ folder: state.folder, unread: state.unread }).where('id', 'in', ids).execute();
+    await db.updateTable('messages').set(stateColumns(state)).where('id', 'in', ids).execute();
   }
 }

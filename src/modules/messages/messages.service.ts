@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { ReportPair, SpamReports } from '../spam/spam-reports.js';
-import { type BatchCommand, planChange } from './batch-update.js';
+import { type BatchCommand, planChange, sameState } from './batch-update.js';
 import { loadMessageStates, updateMessageStates } from './messages.repository.js';
 
 export interface BatchUpdateContext {
@@ -25,7 +25,7 @@ export async function applyBatchUpdate(context: BatchUpdateContext, command: Bat
     const withdrawals: ReportPair[] = [];
     for (const message of messages) {
       const { next, spam } = planChange(message, command);
-      if (next.folder !== message.folder || next.unread !== message.unread) changes.push({ id: message.id, state: next });
+      if (!sameState(next, message)) changes.push({ id: message.id, state: next });
       const pair = { reporterId: message.to_userid, senderId: message.from_userid };
       if (spam === 'report') reports.push(pair);
       else if (spam === 'withdraw') withdrawals.push(pair);
