@@ -1,6 +1,6 @@
 /**
  * Domain errors and their HTTP status. Handlers throw these; the one error handler in
- * plugins/errors.ts turns them into FastAPI's `{"detail": "..."}` body.
+ * fastapi/fastapi-errors.ts turns them into FastAPI's `{"detail": "..."}` body.
  */
 
 export class HttpError extends Error {
@@ -14,7 +14,7 @@ export class HttpError extends Error {
   }
 }
 
-export class NotFound extends HttpError {
+class NotFound extends HttpError {
   constructor(detail = 'Not Found') {
     super(404, detail);
   }

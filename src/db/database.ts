@@ -1,5 +1,5 @@
 /** Table types: what Kysely checks every query against. */
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -70,4 +70,3 @@ export interface Database {
 export type UserRow = Selectable<UsersTable>;
 export type ItemRow = Selectable<ItemsTable>;
 export type MessageRow = Selectable<MessagesTable>;
-export type NewMessage = Insertable<MessagesTable>;

@@ -15,7 +15,7 @@ const CLIENT_ERRORS: Readonly<Record<string, readonly [number, string]>> = {
 const BAD_REQUEST = [400, 'Bad Request'] as const;
 
 /** The raw HTTP answer for a client error: status line, JSON body, its length, and `connection: close`. */
-export function clientErrorAnswer(code: string | undefined): string {
+function clientErrorAnswer(code: string | undefined): string {
   const [status, reason] = (code !== undefined ? CLIENT_ERRORS[code] : undefined) ?? BAD_REQUEST;
   const body = JSON.stringify({ detail: reason });
   return (

@@ -13,7 +13,7 @@ import { Type } from 'typebox';
 import type { SpamReportsObserver } from '../modules/spam/spam-reports.js';
 
 /** The label for requests no route matched (404, 405): raw URLs would make a label per URL. */
-export const UNMATCHED_ROUTE = 'unmatched';
+const UNMATCHED_ROUTE = 'unmatched';
 
 let processRegistry: Registry | undefined;
 
@@ -99,6 +99,7 @@ async function metricsPlugin(app: FastifyInstance, { metrics }: MetricsPluginOpt
     {
       config: { public: true },
       schema: {
+        operationId: 'metrics_metrics_get',
         tags: ['operations'],
         summary: 'Prometheus metrics',
         description:

@@ -15,7 +15,7 @@ const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const WEB_ROOTS = [`${projectRoot}web/public`, `${projectRoot}dist/web`];
 
 /** index.html is revalidated on every load (so a deploy shows at once); the scripts and styles it names are cached briefly. */
-export function cacheControlOf(path: string): string {
+function cacheControlOf(path: string): string {
   return path.endsWith('.html') ? 'no-cache' : 'public, max-age=300';
 }
 

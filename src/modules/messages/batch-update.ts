@@ -64,7 +64,7 @@ export function parseBatchCommand(body: BatchUpdate): BatchCommand {
 /** What a planned change means for the sender's spam counter (see modules/spam). */
 export type SpamEffect = 'report' | 'withdraw' | 'none';
 
-export interface PlannedChange {
+interface PlannedChange {
   next: MessageState;
   spam: SpamEffect;
 }
