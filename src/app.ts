@@ -102,7 +102,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.get(
     '/',
-    { schema: { tags: ['root'], response: { 200: Type.Object({ Hello: Type.String() }) } }, config: { public: true } },
+    {
+      schema: {
+        operationId: 'read_root__get',
+        tags: ['root'],
+        summary: 'Greeting: {"Hello": "World"}',
+        response: { 200: Type.Object({ Hello: Type.String() }, { $id: 'HelloWorld' }) },
+      },
+      config: { public: true },
+    },
     async () => ({ Hello: 'World' }),
   );
   await app.register(usersRoutes, { passwordMinLength: config.passwordMinLength });

@@ -1,4 +1,4 @@
-/** Schemas more than one module uses: paging and the contract's error bodies. */
+/** Schemas more than one module uses: paging and the contract's error bodies. A `$id` names a shape in /openapi.json. */
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { MAX_ANSWER_BYTES } from '../limits.js';
@@ -37,21 +37,34 @@ export function pageOf(query: { skip?: number | undefined; limit?: number | unde
 
 export const DetailError = Type.Object(
   { detail: Type.String() },
-  { description: 'An error with a human-readable detail, as FastAPI answers it.' },
+  { $id: 'HTTPError', description: 'An error with a human-readable detail, as FastAPI answers it.' },
 );
+
+/**
+ * A `{"detail": …}` answer of one route and status: the HTTPError shape with a description and example
+ * of its own. Error answers are written by the error handler, never serialized from this schema.
+ */
+export function detailAnswer(description: string, detail: string) {
+  return Type.Intersect([DetailError], { description, examples: [{ detail }] });
+}
 
 export const ValidationErrorBody = Type.Object(
   {
     detail: Type.Array(
-      Type.Object({
-        loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
-        msg: Type.String(),
-        type: Type.String(),
-      }),
+      Type.Object(
+        {
+          loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+          msg: Type.String(),
+          type: Type.String(),
+        },
+        { $id: 'ValidationError' },
+      ),
     ),
   },
-  { description: 'Schema violation: one entry per problem, FastAPI style.' },
+  { $id: 'HTTPValidationError', description: 'Schema violation: one entry per problem, FastAPI style.' },
 );
 
 /** 422 is either the schema-violation list or one of the contract's string details. */
-export const UnprocessableBody = Type.Union([ValidationErrorBody, DetailError]);
+export const UnprocessableBody = Type.Union([ValidationErrorBody, DetailError], {
+  description: 'Validation Error: the list of problems (HTTPValidationError), or one of the contract’s string details (HTTPError).',
+});

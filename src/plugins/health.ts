@@ -17,18 +17,21 @@ interface ReadinessBody {
   checks: { database: Check; redis: Check | 'not configured' };
 }
 
-/** The readiness answer, the same shape for 200 and 503. */
+/** The readiness answer, the same shape for 200 and 503 (named Readiness in /openapi.json). */
+const Readiness = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
+    checks: Type.Object({
+      database: CheckResult,
+      redis: Type.Union([Type.Literal('ok'), Type.Literal('unavailable'), Type.Literal('not configured')]),
+    }),
+  },
+  { $id: 'Readiness' },
+);
+
+/** Readiness as one status documents it: its own description and example. */
 function readinessSchema(description: string, example: ReadinessBody) {
-  return Type.Object(
-    {
-      status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
-      checks: Type.Object({
-        database: CheckResult,
-        redis: Type.Union([Type.Literal('ok'), Type.Literal('unavailable'), Type.Literal('not configured')]),
-      }),
-    },
-    { description, examples: [example] },
-  );
+  return Type.Intersect([Readiness], { description, examples: [example] });
 }
 
 export interface HealthPluginOptions {
@@ -61,10 +64,13 @@ async function healthPlugin(app: FastifyInstance, options: HealthPluginOptions) 
     {
       config: { public: true },
       schema: {
+        operationId: 'liveness_healthz_get',
         tags: ['operations'],
         summary: 'Liveness: the process is up',
         description: 'Answers without touching the database or Redis; restart the instance when this fails.',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'The process is alive', examples: [{ status: 'ok' }] }) },
+        response: {
+          200: Type.Object({ status: Type.Literal('ok') }, { $id: 'Liveness', description: 'The process is alive', examples: [{ status: 'ok' }] }),
+        },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -75,6 +81,7 @@ async function healthPlugin(app: FastifyInstance, options: HealthPluginOptions) 
     {
       config: { public: true },
       schema: {
+        operationId: 'readiness_readyz_get',
         tags: ['operations'],
         summary: 'Readiness: the database and Redis answer',
         description:

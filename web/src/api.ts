@@ -1,41 +1,58 @@
-/** The public API as the page uses it: fetch with the bearer token (when signed in) and plain-words errors. */
+/**
+ * The public API as the page uses it: fetch with the bearer token (when signed in) and plain-words errors.
+ * Every path, parameter, body and answer is typed by api-types.d.ts, generated from /openapi.json
+ * (`npm run api:types`), so a change to the API that the page does not follow fails `npm run lint`.
+ */
+import type { components, paths } from './api-types.js';
 import { chunksOf } from './batch.js';
 import { plainErrorOf } from './errors.js';
 
-export type Folder = 'inbox' | 'trash' | 'spam';
+type Schemas = components['schemas'];
 
-export interface Message {
-  id: number;
-  from_userid: number;
-  to_userid: number;
-  subject: string;
-  message: string;
-  folder: string;
-  unread: 'Y' | 'N';
-}
-
-export interface MailboxPage {
-  messages: Message[];
-  next_cursor: string | null;
-}
-
-export interface FolderCount {
-  folder: Folder;
-  total: number;
-  unread: number;
-}
-
-export interface User {
-  id: number;
-  email: string;
-  is_active: boolean;
-}
-
+export type Message = Schemas['PrivateMessage'];
+export type MailboxPage = Schemas['MailboxPage'];
+export type FolderCount = Schemas['FolderCount'];
+export type Folder = FolderCount['folder'];
+export type User = Schemas['User'];
 /** What PUT /msg/list/ changes; an absent flag leaves that part of each message as it is. */
-export interface BatchFlags {
-  read?: boolean;
-  trash?: boolean;
-  spam?: boolean;
+export type BatchFlags = Omit<Schemas['PrivateMessageUpdate'], 'message_id_list'>;
+
+type Method = 'get' | 'post' | 'put';
+/** The methods a path of the document has. */
+type MethodOf<P extends keyof paths> = { [M in Method]: paths[P][M] extends { responses: unknown } ? M : never }[Method];
+type Operation<P extends keyof paths, M extends Method> = paths[P][M];
+type JsonInput<Content> = Content extends { 'application/json': infer Body } ? { json: Body } : never;
+type FormInput<Content> = Content extends { 'application/x-www-form-urlencoded': infer Form } ? { form: Form } : never;
+/** What call() takes for an operation: its path parameters, its query, and its body as JSON or as a form, whichever it accepts. */
+type Input<O> = (O extends { parameters: { path: infer Path } } ? { path: Path } : { path?: undefined }) &
+  (O extends { parameters: { query?: infer Query } } ? { query?: Query } : object) &
+  (O extends { requestBody: { content: infer Content } } ? JsonInput<Content> | FormInput<Content> : object);
+/** What an operation answers with 200. */
+type Answer<O> = O extends { responses: { 200: { content: { 'application/json': infer Body } } } } ? Body : never;
+
+type Scalar = string | number | boolean;
+
+function isScalar(value: unknown): value is Scalar {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+/** `{name}` segments filled in, and the defined query values appended. */
+function urlOf(template: string, path: Record<string, unknown> | undefined, query: Record<string, unknown> | undefined): string {
+  const url = template.replace(/\{(\w+)\}/g, (_segment, name: string) => {
+    const value = path?.[name];
+    if (!isScalar(value)) throw new Error(`${template}: no value for {${name}}`);
+    return encodeURIComponent(String(value));
+  });
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query ?? {})) if (isScalar(value)) search.set(name, String(value));
+  const text = search.toString();
+  return text === '' ? url : `${url}?${text}`;
+}
+
+function formOf(fields: Record<string, unknown>): URLSearchParams {
+  const form = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) if (isScalar(value)) form.set(name, String(value));
+  return form;
 }
 
 export class ApiError extends Error {
@@ -51,6 +68,14 @@ export class ApiError extends Error {
 export class Api {
   /** the bearer token when signed in; undefined when authentication is off */
   token: string | undefined;
+
+  /** One operation of the document: `call('get', '/users/{user_id}', { path: { user_id: 7 } })` answers a User. */
+  call<P extends keyof paths, M extends MethodOf<P>>(method: M, path: P, input: Input<Operation<P, M>>): Promise<Answer<Operation<P, M>>> {
+    // The generic Input is an intersection TypeScript cannot narrow here; its parts are read as plain records.
+    const parts = input as { path?: Record<string, unknown>; query?: Record<string, unknown>; json?: unknown; form?: Record<string, unknown> };
+    const url = urlOf(path, parts.path, parts.query);
+    return this.request(method.toUpperCase(), url, parts.json, parts.form ? formOf(parts.form) : undefined);
+  }
 
   async request<T>(method: string, path: string, body?: unknown, form?: URLSearchParams): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -98,31 +123,28 @@ export class Api {
 
   /** POST /token (the OAuth2 password form); returns the access token. */
   async signIn(email: string, password: string): Promise<string> {
-    const form = new URLSearchParams({ username: email, password });
-    const answer = await this.request<{ access_token: string }>('POST', '/token', undefined, form);
+    const answer = await this.call('post', '/token', { form: { username: email, password } });
     return answer.access_token;
   }
 
   users(): Promise<User[]> {
-    return this.request<User[]>('GET', '/users/?limit=1000');
+    return this.call('get', '/users/', { query: { limit: 1000 } });
   }
 
   user(id: number): Promise<User> {
-    return this.request<User>('GET', `/users/${id}`);
+    return this.call('get', '/users/{user_id}', { path: { user_id: id } });
   }
 
   folders(userId: number): Promise<FolderCount[]> {
-    return this.request<FolderCount[]>('GET', `/users/${userId}/folders`);
+    return this.call('get', '/users/{user_id}/folders', { path: { user_id: userId } });
   }
 
   messages(userId: number, folder: Folder, limit: number, cursor?: string): Promise<MailboxPage> {
-    const query = new URLSearchParams({ folder, limit: String(limit) });
-    if (cursor) query.set('cursor', cursor);
-    return this.request<MailboxPage>('GET', `/users/${userId}/messages?${query.toString()}`);
+    return this.call('get', '/users/{user_id}/messages', { path: { user_id: userId }, query: { folder, limit, ...(cursor ? { cursor } : {}) } });
   }
 
   send(fromUserId: number, toUserId: number, subject: string, message: string): Promise<Message> {
-    return this.request<Message>('POST', '/msg/create/', { from_userid: fromUserId, to_userid: toUserId, subject, message });
+    return this.call('post', '/msg/create/', { json: { from_userid: fromUserId, to_userid: toUserId, subject, message } });
   }
 
   /**
@@ -133,7 +155,7 @@ export class Api {
     let done = 0;
     for (const chunk of chunksOf(ids)) {
       try {
-        await this.request('PUT', '/msg/list/', { message_id_list: chunk, ...flags });
+        await this.call('put', '/msg/list/', { json: { message_id_list: chunk, ...flags } });
       } catch (error) {
         if (done === 0 || !(error instanceof ApiError)) throw error;
         throw new ApiError(error.status, `${done} of ${ids.length} messages were changed, then: ${error.message}`);

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { Message } from '../messages/messages.schemas.js';
 import { MAX_ANSWER_BYTES, MAX_CURSOR_LENGTH } from '../../limits.js';
-import { DetailError, UnprocessableBody } from '../shared.schemas.js';
+import { detailAnswer, UnprocessableBody } from '../shared.schemas.js';
 
 export const MAX_MAILBOX_PAGE = 200;
 export const DEFAULT_MAILBOX_PAGE = 50;
@@ -41,6 +41,7 @@ export const MailboxPage = Type.Object(
     }),
   },
   {
+    $id: 'MailboxPage',
     examples: [
       {
         messages: [{ id: 123, from_userid: 1, to_userid: 2, subject: 'Hi', message: 'Lunch?', folder: 'inbox', unread: 'Y' }],
@@ -51,11 +52,14 @@ export const MailboxPage = Type.Object(
 );
 
 export const FolderCounts = Type.Array(
-  Type.Object({
-    folder: folderName('The folder.'),
-    total: Type.Integer({ description: 'Messages in the folder.' }),
-    unread: Type.Integer({ description: 'Of those, unread ones.' }),
-  }),
+  Type.Object(
+    {
+      folder: folderName('The folder.'),
+      total: Type.Integer({ description: 'Messages in the folder.' }),
+      unread: Type.Integer({ description: 'Of those, unread ones.' }),
+    },
+    { $id: 'FolderCount' },
+  ),
   {
     examples: [
       [
@@ -67,10 +71,11 @@ export const FolderCounts = Type.Array(
   },
 );
 
-const notAllowed = Type.Object(DetailError.properties, { description: 'A known caller asking for someone else’s mailbox.', examples: [{ detail: 'Not allowed' }] });
-const userNotFound = Type.Object(DetailError.properties, { description: 'No such user.', examples: [{ detail: 'User not found' }] });
+const notAllowed = detailAnswer('A known caller asking for someone else’s mailbox.', 'Not allowed');
+const userNotFound = detailAnswer('No such user.', 'User not found');
 
 export const listMailboxSchema = {
+  operationId: 'list_mailbox_users__user_id__messages_get',
   tags: ['mailbox'],
   summary: "A user's received messages, newest first, by folder and read state",
   description:
@@ -84,6 +89,7 @@ export const listMailboxSchema = {
 };
 
 export const folderCountsSchema = {
+  operationId: 'count_folders_users__user_id__folders_get',
   tags: ['mailbox'],
   summary: 'Total and unread messages in inbox, trash and spam',
   description: 'Always the three folders, zeros included. With a known caller (a token), only the caller’s own mailbox.',
