@@ -425,6 +425,17 @@ export interface components {
             /** @example Success */
             msg: string;
         };
+        /** MailboxMessage */
+        MailboxMessage: {
+            id: number;
+            from_userid: number;
+            to_userid: number;
+            subject: string;
+            message: string;
+            /** @example inbox */
+            folder: string;
+            unread: "Y" | "N";
+        };
         /**
          * MailboxPage
          * @example {
@@ -443,7 +454,7 @@ export interface components {
          *     }
          */
         MailboxPage: {
-            messages: components["schemas"]["PrivateMessage"][];
+            messages: components["schemas"]["MailboxMessage"][];
             /** @description Pass as `cursor` for the next (older) page; null on the last page. */
             next_cursor: string | null;
         };

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { MAILBOX_FOLDERS } from '../../db/database.js';
 import { Message } from '../messages/messages.schemas.js';
 import { MAX_ANSWER_BYTES, MAX_CURSOR_LENGTH } from '../../limits.js';
 import { detailAnswer, UnprocessableBody } from '../shared.schemas.js';
@@ -9,8 +10,16 @@ export const DEFAULT_MAILBOX_PAGE = 50;
 export const MailboxParams = Type.Object({ user_id: Type.Integer({ description: 'The recipient.', examples: [2] }) });
 
 function folderName(description: string) {
-  return Type.Union([Type.Literal('inbox'), Type.Literal('trash'), Type.Literal('spam')], { description, examples: ['inbox'] });
+  // Spelled out as a tuple so the type stays the three names (a mapped array would widen it).
+  const [inbox, trash, spam] = MAILBOX_FOLDERS;
+  return Type.Union([Type.Literal(inbox), Type.Literal(trash), Type.Literal(spam)], { description, examples: [inbox] });
 }
+
+/**
+ * A message as the mailbox views show it: its own shape, starting from the contract's fields. It may
+ * gain fields (dates, threads); the contract's `PrivateMessage` never may.
+ */
+export const MailboxMessage = Type.Object(Message.properties, { $id: 'MailboxMessage' });
 
 export const MailboxQuery = Type.Object({
   folder: Type.Optional(folderName('Only this folder; absent: every folder.')),
@@ -35,7 +44,7 @@ export type MailboxQuery = Static<typeof MailboxQuery>;
 
 export const MailboxPage = Type.Object(
   {
-    messages: Type.Array(Message),
+    messages: Type.Array(MailboxMessage),
     next_cursor: Type.Union([Type.String(), Type.Null()], {
       description: 'Pass as `cursor` for the next (older) page; null on the last page.',
     }),
