@@ -396,7 +396,9 @@ export interface components {
             id: number;
             from_userid: number;
             to_userid: number;
+            /** @description At most 500 characters. */
             subject: string;
+            /** @description At most 50000 characters. */
             message: string;
             /** @example inbox */
             folder: string;
@@ -430,7 +432,9 @@ export interface components {
             id: number;
             from_userid: number;
             to_userid: number;
+            /** @description At most 500 characters. */
             subject: string;
+            /** @description At most 50000 characters. */
             message: string;
             /** @example inbox */
             folder: string;

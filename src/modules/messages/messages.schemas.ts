@@ -2,29 +2,26 @@ import { Type, type Static } from 'typebox';
 import { MAX_MESSAGE_LENGTH, MAX_SUBJECT_LENGTH } from '../../limits.js';
 import { DetailError, PAGE_SIZE_NOTE, PagingQuery, UnprocessableBody } from '../shared.schemas.js';
 
+/** What a sender writes; the stored message adds its id before and its state after (the contract's key order). */
+const WRITTEN = {
+  from_userid: Type.Integer(),
+  to_userid: Type.Integer(),
+  subject: Type.String({ maxLength: MAX_SUBJECT_LENGTH, description: `At most ${MAX_SUBJECT_LENGTH} characters.` }),
+  message: Type.String({ maxLength: MAX_MESSAGE_LENGTH, description: `At most ${MAX_MESSAGE_LENGTH} characters.` }),
+};
+
+export const MessageCreate = Type.Object(WRITTEN, { $id: 'PrivateMessageCreate' });
+
 export const Message = Type.Object(
   {
     id: Type.Integer(),
-    from_userid: Type.Integer(),
-    to_userid: Type.Integer(),
-    subject: Type.String(),
-    message: Type.String(),
+    ...WRITTEN,
     folder: Type.String({ examples: ['inbox'] }),
     unread: Type.Union([Type.Literal('Y'), Type.Literal('N')]),
   },
   { $id: 'PrivateMessage' },
 );
 export type Message = Static<typeof Message>;
-
-export const MessageCreate = Type.Object(
-  {
-    from_userid: Type.Integer(),
-    to_userid: Type.Integer(),
-    subject: Type.String({ maxLength: MAX_SUBJECT_LENGTH, description: `At most ${MAX_SUBJECT_LENGTH} characters.` }),
-    message: Type.String({ maxLength: MAX_MESSAGE_LENGTH, description: `At most ${MAX_MESSAGE_LENGTH} characters.` }),
-  },
-  { $id: 'PrivateMessageCreate' },
-);
 
 /** A flag: "true"/"false" as the original took them, JSON booleans too; absent or null leaves things as they are. */
 const Flag = Type.Optional(
