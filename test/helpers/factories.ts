@@ -1,24 +1,12 @@
 /** Small factories that make test data through the public API, as a client would. */
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import type { components } from '../../web/src/api-types.js';
 import { uniqueName } from './services.js';
 
-export interface UserBody {
-  email: string;
-  id: number;
-  is_active: boolean;
-  items: unknown[];
-}
-
-export interface MessageBody {
-  id: number;
-  from_userid: number;
-  to_userid: number;
-  subject: string;
-  message: string;
-  folder: string;
-  unread: 'Y' | 'N';
-}
+/** The contract's shapes, as /openapi.json states them (generated, like the web client's). */
+export type UserBody = components['schemas']['User'];
+export type MessageBody = components['schemas']['PrivateMessage'];
 
 export async function createUser(app: FastifyInstance, email = `${uniqueName('user')}@example.com`, password = 'secret-password'): Promise<UserBody> {
   const response = await app.inject({ method: 'POST', url: '/users/', payload: { email, password } });
