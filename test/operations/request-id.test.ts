@@ -26,7 +26,7 @@ async function appWithLogs(t: TestContext) {
     },
   });
   const app = await buildApp(loadConfig(storage.env), { loggerStream, ...(storage.databaseSchema ? { databaseSchema: storage.databaseSchema } : {}) });
-  app.get('/test-only/boom', async () => {
+  app.get('/test-only/boom', { config: { access: 'caller' } }, async () => {
     throw new Error('an unexpected failure');
   });
   await app.ready();
