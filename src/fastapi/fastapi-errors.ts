@@ -116,8 +116,9 @@ async function fastapiErrors(app: FastifyInstance) {
 
   app.setErrorHandler((error: FastifyError | HttpError | RequestValidationError, request, reply) => {
     if (error instanceof RequestValidationError) return sendDetail(reply, 422, error.issues);
-    if (!(error instanceof HttpError) && error.code === 'ECONNRESET' && request.raw.destroyed) {
+    if (!(error instanceof HttpError) && error.code === 'ECONNRESET' && !request.raw.complete) {
       // The client dropped its own upload (or we timed it out): nobody is left to answer, and nothing failed here.
+      // (Not `destroyed`: Node sets it once a body is read, so a database connection reset would land here.)
       request.log.debug({ err: error }, 'client went away mid-request');
       return sendDetail(reply, 400, 'Bad Request');
     }
