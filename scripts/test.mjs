@@ -30,13 +30,15 @@ for (const dialect of dialects) {
       env: { ...process.env, TEST_DIALECT: dialect },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    let tail = '';
+    // All of it, not a tail: after the summary, the reporter lists every failing test again, which can be long.
+    let output = '';
+    child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
-      tail = (tail + chunk.toString()).slice(-4000);
+      output += chunk;
     });
     child.on('close', (code) => {
-      const read = (label) => Number(tail.match(new RegExp(`ℹ ${label} (\\d+)`))?.[1] ?? 0);
+      const read = (label) => Number([...output.matchAll(new RegExp(`^ℹ ${label} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
       // A crashed runner with no summary still counts as a failure.
       const fail = read('fail') + read('cancelled') + (code !== 0 && read('fail') === 0 ? 1 : 0);
       resolve({ pass: read('pass'), fail });
