@@ -1,11 +1,12 @@
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['dist/', 'node_modules/', 'data/', 'test-output/'] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  tseslint.configs.recommended,
   { languageOptions: { globals: globals.node } },
   // The web inbox runs in the browser (compiled by web/tsconfig.json).
   { files: ['web/**/*.ts'], languageOptions: { globals: globals.browser } },
