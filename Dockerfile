@@ -1,7 +1,11 @@
 # syntax=docker/dockerfile:1
 
+# Node.js 24 LTS (22 works too: --build-arg NODE_MAJOR=22). One value for both stages: better-sqlite3 is
+# compiled in the build stage for that Node and must run on the same one.
+ARG NODE_MAJOR=24
+
 # Build stage: compiles better-sqlite3 (node-gyp needs python3, make, g++) and the TypeScript.
-FROM node:20-bookworm-slim AS build
+FROM node:${NODE_MAJOR}-bookworm-slim AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 make g++ \
     && rm -rf /var/lib/apt/lists/*
@@ -15,7 +19,7 @@ RUN npm run build \
     && npm prune --omit=dev
 
 # Runtime stage: only production dependencies and the compiled JavaScript; no compilers.
-FROM node:20-bookworm-slim AS runtime
+FROM node:${NODE_MAJOR}-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
