@@ -69,7 +69,7 @@ async function waitUntilAnswering(baseUrl: string, child: ChildProcess, output: 
 before(() => {
   // Compile src/ to dist/ and web/src/ to dist/web/ once, exactly as `npm run build` does.
   for (const project of ['tsconfig.build.json', 'web']) {
-    execFileSync(join(projectRoot, 'node_modules', '.bin', 'tsc'), ['-p', project], { cwd: projectRoot, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(projectRoot, 'node_modules', 'typescript-7', 'bin', 'tsc'), '-p', project], { cwd: projectRoot, stdio: 'inherit' });
   }
 });
 

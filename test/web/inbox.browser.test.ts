@@ -30,7 +30,7 @@ const skip = existsSync(CHROMIUM) ? SQLITE_PASS_ONLY : `no browser at ${CHROMIUM
 before(() => {
   if (skip) return;
   // The page's scripts, compiled exactly as `npm run build` does.
-  execFileSync(join(projectRoot, 'node_modules', '.bin', 'tsc'), ['-p', 'web'], { cwd: projectRoot, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(projectRoot, 'node_modules', 'typescript-7', 'bin', 'tsc'), '-p', 'web'], { cwd: projectRoot, stdio: 'inherit' });
 });
 
 async function listening(app: FastifyInstance): Promise<string> {
