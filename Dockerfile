@@ -4,7 +4,8 @@
 # compiled in the build stage for that Node and must run on the same one.
 ARG NODE_MAJOR=24
 
-# Build stage: compiles better-sqlite3 (node-gyp needs python3, make, g++) and the TypeScript.
+# Build stage: compiles better-sqlite3 12 (node-gyp needs python3, make, g++; only Node 20 loads it, 22 and
+# later load the prebuilt 13, see src/db/better-sqlite3.ts) and the TypeScript.
 FROM node:${NODE_MAJOR}-bookworm-slim AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 make g++ \

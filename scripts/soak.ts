@@ -12,8 +12,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import SqliteDatabase from 'better-sqlite3';
 import { Redis } from 'ioredis';
+import SqliteDatabase from '../src/db/better-sqlite3.js';
 
 const { values: options } = parseArgs({
   options: { duration: { type: 'string', default: '120' }, users: { type: 'string', default: '8' }, seed: { type: 'string', default: '1' } },

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -22,6 +22,7 @@ import {
   type SqliteDatabase as KyselySqliteDatabase,
 } from 'kysely';
 import pg from 'pg';
+import SqliteDatabase from './better-sqlite3.js';
 import type { Database } from './database.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -129,8 +130,8 @@ const STATEMENT_CACHE_SIZE = 256;
  * Kysely prepares every query anew; the same few SQL strings repeat on every request, so keep
  * their prepared statements (better-sqlite3 statements are reusable; calls are synchronous).
  */
-function withStatementCache(sqlite: SqliteDatabase.Database): KyselySqliteDatabase {
-  const statements = new Map<string, SqliteDatabase.Statement>();
+function withStatementCache(sqlite: BetterSqlite3.Database): KyselySqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => sqlite.close(),
     prepare(sql: string) {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import SqliteDatabase from 'better-sqlite3';
+import SqliteDatabase from '../../src/db/better-sqlite3.js';
 import { postJson, startService } from '../helpers/service-process.js';
 import { deleteKeysWithPrefix, REDIS_URL, SQLITE_PASS_ONLY, uniqueName } from '../helpers/services.js';
 

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import SqliteDatabase from 'better-sqlite3';
+import SqliteDatabase from '../../src/db/better-sqlite3.js';
 import { createTestStorage, startTestApp } from '../helpers/build-test-app.js';
 import { batchUpdate, createUser, sendMessages } from '../helpers/factories.js';
 import { startService } from '../helpers/service-process.js';
