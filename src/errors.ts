@@ -26,6 +26,18 @@ export class UserNotFound extends NotFound {
   }
 }
 
+export class MessageNotFound extends NotFound {
+  constructor() {
+    super('Message not found');
+  }
+}
+
+export class ThreadNotFound extends NotFound {
+  constructor() {
+    super('Thread not found');
+  }
+}
+
 export class EmailAlreadyRegistered extends HttpError {
   constructor() {
     super(400, 'Email already registered');

@@ -17,6 +17,10 @@ export const MAX_ITEM_TITLE_LENGTH = 500;
 export const MAX_ITEM_DESCRIPTION_LENGTH = 5_000;
 /** the mailbox's opaque paging cursor (base64url of an id: 22 characters at most) */
 export const MAX_CURSOR_LENGTH = 24;
+/** a mailbox search (`q`): about 100 words at most */
+export const MAX_SEARCH_LENGTH = 200;
+/** messages in one answer of GET /users/{id}/threads/{thread_id} (the oldest; longer conversations are marked truncated) */
+export const MAX_THREAD_MESSAGES = 1000;
 
 /** Items one user may own, so that one user (who carries their items) has a bounded size: about 3.3 MB of JSON at worst. */
 export const MAX_ITEMS_PER_USER = 100;

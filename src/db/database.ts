@@ -1,5 +1,8 @@
 /** Table types: what Kysely checks every query against. */
-import type { Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, RawBuilder, Selectable } from 'kysely';
+
+/** A column that may be NULL and may be left out of an insert (it is then NULL). */
+type Optional<T> = ColumnType<T | null, T | null | undefined, T | null>;
 
 export interface UsersTable {
   id: Generated<number>;
@@ -34,6 +37,17 @@ export interface MessagesTable {
   message: string;
   folder: Generated<Folder>;
   unread: Generated<UnreadMark>;
+  /** epoch milliseconds when the service stored it; NULL for messages stored before migration 0005 */
+  created_at: Optional<number>;
+  /** the first message of its conversation; NULL when it is that first message (its thread is its own id) */
+  thread_id: Optional<number>;
+  /** the message it answers */
+  in_reply_to: Optional<number>;
+  /**
+   * PostgreSQL only: the message's search words (modules/mailbox/search-index.ts), written with the
+   * row, never read back. SQLite keeps them in the FTS5 table `messages_search` instead.
+   */
+  search_vector: ColumnType<never, RawBuilder<unknown> | undefined, never>;
 }
 
 /** One row per (sender, reporter): the recipient `reporter_id` reports `sender_id` as a spammer. */

@@ -10,6 +10,7 @@ import * as initial from './migrations/0001-initial.js';
 import * as mailboxIndexes from './migrations/0002-mailbox-indexes.js';
 import * as emailKey from './migrations/0003-email-key.js';
 import * as databaseGeneration from './migrations/0004-database-generation.js';
+import * as conversations from './migrations/0005-conversations.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
 
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0002-mailbox-indexes': mailboxIndexes,
   '0003-email-key': emailKey,
   '0004-database-generation': databaseGeneration,
+  '0005-conversations': conversations,
 };
 
 function provider(dialect: DialectName): MigrationProvider {

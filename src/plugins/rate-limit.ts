@@ -85,9 +85,13 @@ function accountKey(email: string): string {
   return createHash('sha256').update(normalizeEmail(email)).digest('base64url').slice(0, 22);
 }
 
-function bodyField(request: FastifyRequest, field: string): unknown {
-  const body = request.body;
-  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[field] : undefined;
+function fieldOf(value: unknown, field: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
+}
+
+/** Who sends: the caller, else the sender the route names (POST /users/{user_id}/messages, or /msg/create/'s from_userid). */
+function senderKey(request: FastifyRequest): string {
+  return String(request.callerId ?? fieldOf(request.params, 'user_id') ?? fieldOf(request.body, 'from_userid') ?? '');
 }
 
 /** Connects the limits' own Redis client; waits for it at start (bounded) so the first requests are counted there. */
@@ -134,7 +138,7 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
       await count('signup-address', limits.signupPerMinute, address(request));
     },
     messagesPerSender: async (request) => {
-      await count('messages-sender', limits.messagesPerMinute, String(request.callerId ?? bodyField(request, 'from_userid') ?? ''));
+      await count('messages-sender', limits.messagesPerMinute, senderKey(request));
     },
     async loginAttempt(request, email) {
       const account = accountKey(email);

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { components } from '../../web/src/api-types.js';
+import { MESSAGE_COLUMNS } from '../../src/modules/messages/messages.repository.js';
 import { uniqueName } from './services.js';
 
 /** The contract's shapes, as /openapi.json states them (generated, like the web client's). */
@@ -43,5 +44,5 @@ export function batchUpdate(app: FastifyInstance, payload: Record<string, unknow
 /** The stored state of some messages, read straight from the database. */
 export async function storedMessages(app: FastifyInstance, ids: number[]): Promise<MessageBody[]> {
   if (ids.length === 0) return [];
-  return app.db.selectFrom('messages').selectAll().where('id', 'in', ids).orderBy('id').execute();
+  return app.db.selectFrom('messages').select(MESSAGE_COLUMNS).where('id', 'in', ids).orderBy('id').execute();
 }

@@ -7,20 +7,21 @@ import { batchUpdate, createUser, sendMessages } from '../helpers/factories.js';
 import { testDatabaseUrl } from '../helpers/services.js';
 import { folderCounts, insertMail } from './mailbox-support.js';
 
-const counts = (inbox: [number, number], trash: [number, number], spam: [number, number]) => [
+const counts = (inbox: [number, number], trash: [number, number], spam: [number, number], sent = 0) => [
   { folder: 'inbox', total: inbox[0], unread: inbox[1] },
   { folder: 'trash', total: trash[0], unread: trash[1] },
   { folder: 'spam', total: spam[0], unread: spam[1] },
+  { folder: 'sent', total: sent, unread: 0 },
 ];
 
-test('a user without mail has the three folders, all zero', async (t) => {
+test('a user without mail has the four folders, all zero', async (t) => {
   const { app } = await buildTestApp(t);
   const ada = await createUser(app);
   const response = await app.inject({ method: 'GET', url: `/users/${ada.id}/folders` });
   assert.equal(response.statusCode, 200);
   assert.equal(
     response.body,
-    '[{"folder":"inbox","total":0,"unread":0},{"folder":"trash","total":0,"unread":0},{"folder":"spam","total":0,"unread":0}]',
+    '[{"folder":"inbox","total":0,"unread":0},{"folder":"trash","total":0,"unread":0},{"folder":"spam","total":0,"unread":0},{"folder":"sent","total":0,"unread":0}]',
   );
 });
 
@@ -30,7 +31,7 @@ test('counts follow read, trash, restore, spam and not-spam changes made through
   const bob = await createUser(app);
   const [m1, m2, m3, m4, m5] = (await sendMessages(app, ada.id, bob.id, 5)) as [number, number, number, number, number];
   await sendMessages(app, bob.id, ada.id, 2); // Ada's mail does not count for Bob
-  assert.deepEqual(await folderCounts(app, bob.id), counts([5, 5], [0, 0], [0, 0]));
+  assert.deepEqual(await folderCounts(app, bob.id), counts([5, 5], [0, 0], [0, 0], 2));
 
   const steps: [Record<string, unknown>, ReturnType<typeof counts>][] = [
     [{ message_id_list: [m1, m2], read: 'true' }, counts([5, 3], [0, 0], [0, 0])],
@@ -44,12 +45,13 @@ test('counts follow read, trash, restore, spam and not-spam changes made through
   for (const [payload, expected] of steps) {
     const response = await batchUpdate(app, payload);
     assert.equal(response.statusCode, 200, response.body);
-    assert.deepEqual(await folderCounts(app, bob.id), expected, JSON.stringify(payload));
+    // Bob's two sent messages count in his sent folder whatever happens to Ada's copies.
+    assert.deepEqual(await folderCounts(app, bob.id), expected.map((row) => (row.folder === 'sent' ? { ...row, total: 2 } : row)), JSON.stringify(payload));
   }
-  assert.deepEqual(await folderCounts(app, ada.id), counts([2, 2], [0, 0], [0, 0]));
+  assert.deepEqual(await folderCounts(app, ada.id), counts([2, 2], [0, 0], [0, 0], 5));
 });
 
-test('counts over many messages match the stored rows; sent and deleted mail is not a mailbox folder', async (t) => {
+test('counts over many messages match the stored rows; rows in the old sent and deleted folders are not received mail', async (t) => {
   const { app } = await buildTestApp(t);
   const ada = await createUser(app);
   const bob = await createUser(app);
@@ -60,6 +62,8 @@ test('counts over many messages match the stored rows; sent and deleted mail is 
   await insertMail(app, ada.id, bob.id, 9, { folder: 'deleted', unread: 'Y' });
   await insertMail(app, ada.id, bob.id, 4, { folder: 'sent', unread: 'N' });
   assert.deepEqual(await folderCounts(app, bob.id), counts([420, 300], [45, 0], [7, 7]));
+  // Ada sent all 485 of them, whatever folder Bob's copy is in.
+  assert.deepEqual(await folderCounts(app, ada.id), counts([0, 0], [0, 0], [0, 0], 485));
 });
 
 test('unknown user: 404; a user id that is not an integer: 422 at ["path","user_id"]', async (t) => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildTestApp } from '../helpers/build-test-app.js';
+import { MESSAGE_COLUMNS } from '../../src/modules/messages/messages.repository.js';
 import { createUser } from '../helpers/factories.js';
 
 function postMessage(app: FastifyInstance, payload: Record<string, unknown>) {
@@ -9,7 +10,7 @@ function postMessage(app: FastifyInstance, payload: Record<string, unknown>) {
 }
 
 async function allStoredMessages(app: FastifyInstance) {
-  return app.db.selectFrom('messages').selectAll().orderBy('id').execute();
+  return app.db.selectFrom('messages').select(MESSAGE_COLUMNS).orderBy('id').execute();
 }
 
 test('a new message answers exactly the Message keys, in the inbox and unread', async (t) => {

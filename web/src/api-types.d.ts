@@ -208,10 +208,54 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A user's received messages, newest first, by folder and read state
-         * @description Cursor paging over message ids: pass `next_cursor` back as `cursor` for the next (older) page; mail that arrives meanwhile never causes a gap or a repeat. With a known caller (a token), only the caller’s own mailbox. An answer never exceeds 8 MiB: a page whose messages would not fit holds fewer than `limit` (at least one) and has a `next_cursor`.
+         * A user's messages, newest first: received ones by folder and read state, or sent ones; searchable
+         * @description Cursor paging over message ids: pass `next_cursor` back as `cursor` for the next (older) page; mail that arrives meanwhile never causes a gap or a repeat. `q` searches within the messages listed. With a known caller (a token), only the caller’s own mailbox. An answer never exceeds 8 MiB: a page whose messages would not fit holds fewer than `limit` (at least one) and has a `next_cursor`.
          */
         get: operations["list_mailbox_users__user_id__messages_get"];
+        put?: never;
+        /**
+         * Send as this user: a new conversation, or a reply
+         * @description Exactly one of `to_userid` and `to_email`, or neither with `in_reply_to` (the reply goes to the other participant). A reply joins the conversation of the message it answers. The same rate limit, size limits and spam rules as `POST /msg/create/` apply, and the message is also listed by `GET /msg/list/`. Answers the message as its sender sees it. With a known caller (a token), only as oneself.
+         */
+        post: operations["send_message_users__user_id__messages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One message of a user’s mailbox, whole
+         * @description A message the user received (in any folder) or sent, as they see it. Reading does not mark it read: use `PUT /msg/list/`. With a known caller (a token), only the caller’s own mailbox.
+         */
+        get: operations["get_message_users__user_id__messages__message_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}/threads/{thread_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A conversation, oldest first, as this user sees it
+         * @description The messages of the conversation in the user’s mailbox: received ones in the recipient’s view, sent ones in the sender’s. A conversation longer than 1000 messages (or 8 MiB) answers its oldest ones with `X-Page-Truncated: true`. With a known caller (a token), only the caller’s own mailbox.
+         */
+        get: operations["get_thread_users__user_id__threads__thread_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -228,8 +272,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Total and unread messages in inbox, trash and spam
-         * @description Always the three folders, zeros included. With a known caller (a token), only the caller’s own mailbox.
+         * Total and unread messages in inbox, trash and spam, and the messages sent
+         * @description Always the four folders, zeros included. With a known caller (a token), only the caller’s own mailbox.
          */
         get: operations["count_folders_users__user_id__folders_get"];
         put?: never;
@@ -427,7 +471,23 @@ export interface components {
             /** @example Success */
             msg: string;
         };
-        /** MailboxMessage */
+        /**
+         * MailboxMessage
+         * @example {
+         *       "id": 123,
+         *       "from_userid": 1,
+         *       "to_userid": 2,
+         *       "subject": "Lunch?",
+         *       "message": "Shall we meet at noon?",
+         *       "folder": "inbox",
+         *       "unread": "Y",
+         *       "created_at": "2026-11-26T12:00:00.000Z",
+         *       "thread_id": 123,
+         *       "in_reply_to": null,
+         *       "from_email": "ada@example.com",
+         *       "to_email": "bob@example.com"
+         *     }
+         */
         MailboxMessage: {
             id: number;
             from_userid: number;
@@ -436,9 +496,38 @@ export interface components {
             subject: string;
             /** @description At most 50000 characters. */
             message: string;
-            /** @example inbox */
+            /**
+             * @description The recipient’s folder (inbox, trash, spam); `sent` when the mailbox’s owner sent it: a sender never sees the recipient’s state.
+             * @example inbox
+             */
             folder: string;
+            /** @description "Y" or "N"; always "N" on the sender’s side. */
             unread: "Y" | "N";
+            /**
+             * @description When the service stored it: UTC, RFC 3339 with milliseconds. null for messages stored before times were kept.
+             * @example 2026-11-26T12:00:00.000Z
+             */
+            created_at: string | null;
+            /**
+             * @description The conversation: the id of its first message (a new message starts its own).
+             * @example 123
+             */
+            thread_id: number;
+            /**
+             * @description The message it answers; null if none.
+             * @example null
+             */
+            in_reply_to: number | null;
+            /**
+             * @description The sender’s address.
+             * @example ada@example.com
+             */
+            from_email: string;
+            /**
+             * @description The recipient’s address.
+             * @example bob@example.com
+             */
+            to_email: string;
         };
         /**
          * MailboxPage
@@ -448,10 +537,15 @@ export interface components {
          *           "id": 123,
          *           "from_userid": 1,
          *           "to_userid": 2,
-         *           "subject": "Hi",
-         *           "message": "Lunch?",
+         *           "subject": "Lunch?",
+         *           "message": "Shall we meet at noon?",
          *           "folder": "inbox",
-         *           "unread": "Y"
+         *           "unread": "Y",
+         *           "created_at": "2026-11-26T12:00:00.000Z",
+         *           "thread_id": 123,
+         *           "in_reply_to": null,
+         *           "from_email": "ada@example.com",
+         *           "to_email": "bob@example.com"
          *         }
          *       ],
          *       "next_cursor": "MTIz"
@@ -462,16 +556,86 @@ export interface components {
             /** @description Pass as `cursor` for the next (older) page; null on the last page. */
             next_cursor: string | null;
         };
+        /** MailboxMessageCreate */
+        MailboxMessageCreate: {
+            /**
+             * @description The recipient, by id (or give `to_email`).
+             * @example 2
+             */
+            to_userid?: number;
+            /**
+             * @description The recipient, by address in any letter case (or give `to_userid`).
+             * @example bob@example.com
+             */
+            to_email?: string;
+            /**
+             * @description At most 500 characters. Required for a new conversation; a reply defaults to "Re: " and the subject answered.
+             * @example Lunch?
+             */
+            subject?: string;
+            /**
+             * @description At most 50000 characters.
+             * @example Shall we meet at noon?
+             */
+            message: string;
+            /**
+             * @description A message in the sender’s mailbox that this answers: the reply joins its conversation and, without a recipient, goes to its other participant.
+             * @example 123
+             */
+            in_reply_to?: number;
+        };
+        /**
+         * MailboxThread
+         * @example {
+         *       "thread_id": 123,
+         *       "messages": [
+         *         {
+         *           "id": 123,
+         *           "from_userid": 1,
+         *           "to_userid": 2,
+         *           "subject": "Lunch?",
+         *           "message": "Shall we meet at noon?",
+         *           "folder": "inbox",
+         *           "unread": "N",
+         *           "created_at": "2026-11-26T12:00:00.000Z",
+         *           "thread_id": 123,
+         *           "in_reply_to": null,
+         *           "from_email": "ada@example.com",
+         *           "to_email": "bob@example.com"
+         *         },
+         *         {
+         *           "id": 124,
+         *           "from_userid": 2,
+         *           "to_userid": 1,
+         *           "subject": "Re: Lunch?",
+         *           "message": "Yes!",
+         *           "folder": "sent",
+         *           "unread": "N",
+         *           "created_at": "2026-11-26T12:05:00.000Z",
+         *           "thread_id": 123,
+         *           "in_reply_to": 123,
+         *           "from_email": "bob@example.com",
+         *           "to_email": "ada@example.com"
+         *         }
+         *       ]
+         *     }
+         */
+        MailboxThread: {
+            /** @description The conversation: the id of its first message. */
+            thread_id: number;
+            /** @description Its messages in the user’s mailbox, oldest first, each as the user sees it; at most 1000. */
+            messages: components["schemas"]["MailboxMessage"][];
+        };
         /** FolderCount */
         FolderCount: {
             /**
              * @description The folder.
              * @example inbox
              */
-            folder: "inbox" | "trash" | "spam";
+            folder: "inbox" | "trash" | "spam" | "sent";
             /** @description Messages in the folder. */
             total: number;
-            /** @description Of those, unread ones. */
+            /** @description Of those, unread ones (always 0 for `sent`). */
             unread: number;
         };
         /**
@@ -971,15 +1135,20 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Only this folder; absent: every folder.
+                 * @description Only this folder (`sent`: the messages the user sent); absent: every folder of the received mail.
                  * @example inbox
                  */
-                folder?: "inbox" | "trash" | "spam";
+                folder?: "inbox" | "trash" | "spam" | "sent";
                 /**
                  * @description true: only unread messages, false: only read ones; absent: both.
                  * @example true
                  */
                 unread?: boolean;
+                /**
+                 * @description Full-text search in subject and body, 1 to 200 characters: every word must match, the last one as the start of a word (`lun` finds "Lunch"); letter case and accents are ignored. Words are runs of letters and digits; quotes, operators and other punctuation only separate words. A `q` without any letter or digit filters nothing.
+                 * @example lunch fri
+                 */
+                q?: string;
                 /**
                  * @description Messages per page, 1 to 200.
                  * @example 50
@@ -994,7 +1163,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The recipient.
+                 * @description The mailbox’s owner.
                  * @example 2
                  */
                 user_id: number;
@@ -1016,10 +1185,15 @@ export interface operations {
                      *           "id": 123,
                      *           "from_userid": 1,
                      *           "to_userid": 2,
-                     *           "subject": "Hi",
-                     *           "message": "Lunch?",
+                     *           "subject": "Lunch?",
+                     *           "message": "Shall we meet at noon?",
                      *           "folder": "inbox",
-                     *           "unread": "Y"
+                     *           "unread": "Y",
+                     *           "created_at": "2026-11-26T12:00:00.000Z",
+                     *           "thread_id": 123,
+                     *           "in_reply_to": null,
+                     *           "from_email": "ada@example.com",
+                     *           "to_email": "bob@example.com"
                      *         }
                      *       ],
                      *       "next_cursor": "MTIz"
@@ -1067,13 +1241,303 @@ export interface operations {
             };
         };
     };
+    send_message_users__user_id__messages_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The mailbox’s owner.
+                 * @example 2
+                 */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailboxMessageCreate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 123,
+                     *       "from_userid": 1,
+                     *       "to_userid": 2,
+                     *       "subject": "Lunch?",
+                     *       "message": "Shall we meet at noon?",
+                     *       "folder": "inbox",
+                     *       "unread": "Y",
+                     *       "created_at": "2026-11-26T12:00:00.000Z",
+                     *       "thread_id": 123,
+                     *       "in_reply_to": null,
+                     *       "from_email": "ada@example.com",
+                     *       "to_email": "bob@example.com"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MailboxMessage"];
+                };
+            };
+            /** @description A known caller asking for someone else’s mailbox. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Not allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description `User not found` (the sender or the recipient), or `Message not found` (`in_reply_to` is not in the sender’s mailbox). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "User not found"
+                     *     }
+                     */
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error: the list of problems (HTTPValidationError), or one of the contract’s string details (HTTPError). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description Over the rate limit for sending; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Too many requests"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    get_message_users__user_id__messages__message_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The mailbox’s owner.
+                 * @example 2
+                 */
+                user_id: number;
+                /**
+                 * @description The message.
+                 * @example 123
+                 */
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 123,
+                     *       "from_userid": 1,
+                     *       "to_userid": 2,
+                     *       "subject": "Lunch?",
+                     *       "message": "Shall we meet at noon?",
+                     *       "folder": "inbox",
+                     *       "unread": "Y",
+                     *       "created_at": "2026-11-26T12:00:00.000Z",
+                     *       "thread_id": 123,
+                     *       "in_reply_to": null,
+                     *       "from_email": "ada@example.com",
+                     *       "to_email": "bob@example.com"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MailboxMessage"];
+                };
+            };
+            /** @description A known caller asking for someone else’s mailbox. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Not allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description `User not found`, or `Message not found` when the message is not in that mailbox (whether or not it exists elsewhere). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Message not found"
+                     *     }
+                     */
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error: the list of problems (HTTPValidationError), or one of the contract’s string details (HTTPError). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    get_thread_users__user_id__threads__thread_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The mailbox’s owner.
+                 * @example 2
+                 */
+                user_id: number;
+                /**
+                 * @description The conversation: the id of its first message (a message’s `thread_id`).
+                 * @example 120
+                 */
+                thread_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "thread_id": 123,
+                     *       "messages": [
+                     *         {
+                     *           "id": 123,
+                     *           "from_userid": 1,
+                     *           "to_userid": 2,
+                     *           "subject": "Lunch?",
+                     *           "message": "Shall we meet at noon?",
+                     *           "folder": "inbox",
+                     *           "unread": "N",
+                     *           "created_at": "2026-11-26T12:00:00.000Z",
+                     *           "thread_id": 123,
+                     *           "in_reply_to": null,
+                     *           "from_email": "ada@example.com",
+                     *           "to_email": "bob@example.com"
+                     *         },
+                     *         {
+                     *           "id": 124,
+                     *           "from_userid": 2,
+                     *           "to_userid": 1,
+                     *           "subject": "Re: Lunch?",
+                     *           "message": "Yes!",
+                     *           "folder": "sent",
+                     *           "unread": "N",
+                     *           "created_at": "2026-11-26T12:05:00.000Z",
+                     *           "thread_id": 123,
+                     *           "in_reply_to": 123,
+                     *           "from_email": "bob@example.com",
+                     *           "to_email": "ada@example.com"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MailboxThread"];
+                };
+            };
+            /** @description A known caller asking for someone else’s mailbox. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Not allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description `User not found`, or `Thread not found` when none of its messages is in that mailbox. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Thread not found"
+                     *     }
+                     */
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error: the list of problems (HTTPValidationError), or one of the contract’s string details (HTTPError). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
     count_folders_users__user_id__folders_get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 /**
-                 * @description The recipient.
+                 * @description The mailbox’s owner.
                  * @example 2
                  */
                 user_id: number;
@@ -1104,6 +1568,11 @@ export interface operations {
                      *         "folder": "spam",
                      *         "total": 1,
                      *         "unread": 1
+                     *       },
+                     *       {
+                     *         "folder": "sent",
+                     *         "total": 7,
+                     *         "unread": 0
                      *       }
                      *     ]
                      */

@@ -1,37 +1,131 @@
 /** SQL for the mailbox views. Every function takes the database (or a transaction) first. */
-import type { Kysely } from 'kysely';
-import { type Database, MAILBOX_FOLDERS, type MessageRow, type UnreadMark } from '../../db/database.js';
-import { readPageBySize, type SizedPage } from '../../db/page-by-size.js';
-import { MESSAGE_COLUMNS, messageJsonBytes } from '../messages/messages.repository.js';
+import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
+import { dialectOf } from '../../db/create-db.js';
+import { type Database, type Folder, MAILBOX_FOLDERS, type UnreadMark } from '../../db/database.js';
+import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
+import { messageJsonBytes } from '../messages/messages.repository.js';
+import { matchesSearch } from './search-index.js';
+import type { SearchTerms } from './search-text.js';
 
 type Db = Kysely<Database>;
 
-export type MailboxFolder = (typeof MAILBOX_FOLDERS)[number];
+/** The folders a mailbox listing can show: the received mail's, and the mail the user sent. */
+export type MailboxFolder = (typeof MAILBOX_FOLDERS)[number] | 'sent';
+
+/** A message with what the mailbox views add: time, conversation and both addresses. */
+export interface MailboxRow {
+  id: number;
+  from_userid: number;
+  to_userid: number;
+  subject: string;
+  message: string;
+  folder: Folder;
+  unread: UnreadMark;
+  created_at: number | null;
+  thread_id: number | null;
+  in_reply_to: number | null;
+  from_email: string;
+  to_email: string;
+}
+
+type MailboxQueryBuilder = SelectQueryBuilder<Database & { sender: Database['users']; recipient: Database['users'] }, 'messages' | 'sender' | 'recipient', MailboxRow>;
+
+/** Messages with their participants' addresses, in one query. */
+function selectMailboxRows(db: Db): MailboxQueryBuilder {
+  return db
+    .selectFrom('messages')
+    .innerJoin('users as sender', 'sender.id', 'messages.from_userid')
+    .innerJoin('users as recipient', 'recipient.id', 'messages.to_userid')
+    .select([
+      'messages.id',
+      'messages.from_userid',
+      'messages.to_userid',
+      'messages.subject',
+      'messages.message',
+      'messages.folder',
+      'messages.unread',
+      'messages.created_at',
+      'messages.thread_id',
+      'messages.in_reply_to',
+      'sender.email as from_email',
+      'recipient.email as to_email',
+    ]);
+}
+
+/**
+ * In the user's mailbox: received (in any folder but `deleted`, mail its owner removed for good) or sent.
+ * The received side is what the user sees of a message to oneself.
+ */
+function inMailboxOf(userId: number) {
+  return (eb: ExpressionBuilder<Database, 'messages'>) =>
+    eb.or([eb.and([eb('messages.to_userid', '=', userId), eb('messages.folder', '<>', 'deleted')]), eb('messages.from_userid', '=', userId)]);
+}
+
+/** What the two addresses, the time and the conversation add to a message in an answer (an upper bound). */
+const MAILBOX_EXTRA_BYTES = 160;
+
+export function mailboxJsonBytes(row: MailboxRow): number {
+  return messageJsonBytes(row) + MAILBOX_EXTRA_BYTES + jsonBytes(row.from_email) + jsonBytes(row.to_email);
+}
 
 export interface MailboxFilter {
   folder?: MailboxFolder | undefined;
   unread?: UnreadMark | undefined;
+  /** only messages with every word (search-text.ts) */
+  search?: SearchTerms | undefined;
   /** only messages with a smaller id: the keyset of the page before */
   beforeId?: number | undefined;
   limit: number;
 }
 
 /**
- * A recipient's messages, newest (highest id) first, as many of `limit` as fit in one answer
- * (see db/page-by-size.ts). Keyset paging on id: mail that arrives while a client pages gets
- * higher ids, so it never shifts a later page (no gap, no repeat).
+ * A user's messages, newest (highest id) first, as many of `limit` as fit in one answer (see
+ * db/page-by-size.ts): those received (in `folder`, or in any), or with folder `sent` those sent.
+ * Keyset paging on id: mail that arrives while a client pages gets higher ids, so it never shifts a
+ * later page (no gap, no repeat).
  */
-export async function listMailbox(db: Db, recipientId: number, filter: MailboxFilter): Promise<SizedPage<MessageRow>> {
+export async function listMailbox(db: Db, userId: number, filter: MailboxFilter): Promise<SizedPage<MailboxRow>> {
+  // A sender's view of their mail is always read: asking for unread sent mail finds none.
+  if (filter.folder === 'sent' && filter.unread === 'Y') return { rows: [], truncated: false };
+  const dialect = dialectOf(db);
   return readPageBySize({
     limit: filter.limit,
-    sizeOf: messageJsonBytes,
+    sizeOf: mailboxJsonBytes,
     readChunk: (count, after) => {
-      let query = db.selectFrom('messages').select(MESSAGE_COLUMNS).where('to_userid', '=', recipientId);
-      if (filter.folder !== undefined) query = query.where('folder', '=', filter.folder);
-      if (filter.unread !== undefined) query = query.where('unread', '=', filter.unread);
+      let query = selectMailboxRows(db);
+      if (filter.folder === 'sent') {
+        query = query.where('messages.from_userid', '=', userId);
+      } else {
+        query = query.where('messages.to_userid', '=', userId);
+        if (filter.folder !== undefined) query = query.where('messages.folder', '=', filter.folder);
+        if (filter.unread !== undefined) query = query.where('messages.unread', '=', filter.unread);
+      }
+      if (filter.search !== undefined) query = query.where(matchesSearch(dialect, filter.search));
       const beforeId = after?.id ?? filter.beforeId;
-      if (beforeId !== undefined) query = query.where('id', '<', beforeId);
-      return query.orderBy('id', 'desc').limit(count).execute();
+      if (beforeId !== undefined) query = query.where('messages.id', '<', beforeId);
+      return query.orderBy('messages.id', 'desc').limit(count).execute();
+    },
+  });
+}
+
+/** One message of the user's mailbox, or undefined when it is not in it (whether or not it exists). */
+export async function findMailboxMessage(db: Db, userId: number, messageId: number): Promise<MailboxRow | undefined> {
+  return selectMailboxRows(db).where('messages.id', '=', messageId).where(inMailboxOf(userId)).executeTakeFirst();
+}
+
+/** The messages of a conversation that are in the user's mailbox, oldest first, as many of `limit` as fit in one answer. */
+export async function listThread(db: Db, userId: number, threadId: number, limit: number): Promise<SizedPage<MailboxRow>> {
+  return readPageBySize({
+    limit,
+    sizeOf: mailboxJsonBytes,
+    readChunk: (count, after) => {
+      let query = selectMailboxRows(db)
+        .where((eb) =>
+          eb.or([eb.and([eb('messages.id', '=', threadId), eb('messages.thread_id', 'is', null)]), eb('messages.thread_id', '=', threadId)]),
+        )
+        .where(inMailboxOf(userId));
+      if (after !== undefined) query = query.where('messages.id', '>', after.id);
+      return query.orderBy('messages.id').limit(count).execute();
     },
   });
 }
@@ -42,25 +136,29 @@ export interface FolderCount {
   unread: number;
 }
 
-/** Total and unread messages per mailbox folder, in one grouped query; folders without mail count 0. */
-export async function countByFolder(db: Db, recipientId: number): Promise<FolderCount[]> {
-  const rows = await db
-    .selectFrom('messages')
-    .select((eb) => [
-      'folder',
-      eb.fn.countAll<number>().as('total'),
-      // SUM over no rows is NULL; the literals are inlined so PostgreSQL types the CASE as integer.
-      eb.fn
-        .coalesce(eb.fn.sum<number>(eb.case().when('unread', '=', 'Y').then(eb.lit(1)).else(eb.lit(0)).end()), eb.lit(0))
-        .as('unread'),
-    ])
-    .where('to_userid', '=', recipientId)
-    .where('folder', 'in', [...MAILBOX_FOLDERS])
-    .groupBy('folder')
-    .execute();
+/** Total and unread messages per received folder, then the sent ones; folders without mail count 0. */
+export async function countByFolder(db: Db, userId: number): Promise<FolderCount[]> {
+  const [rows, sent] = await Promise.all([
+    db
+      .selectFrom('messages')
+      .select((eb) => [
+        'folder',
+        eb.fn.countAll<number>().as('total'),
+        // SUM over no rows is NULL; the literals are inlined so PostgreSQL types the CASE as integer.
+        eb.fn
+          .coalesce(eb.fn.sum<number>(eb.case().when('unread', '=', 'Y').then(eb.lit(1)).else(eb.lit(0)).end()), eb.lit(0))
+          .as('unread'),
+      ])
+      .where('to_userid', '=', userId)
+      .where('folder', 'in', [...MAILBOX_FOLDERS])
+      .groupBy('folder')
+      .execute(),
+    db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('total')).where('from_userid', '=', userId).executeTakeFirstOrThrow(),
+  ]);
   const byFolder = new Map(rows.map((row) => [row.folder, row]));
-  return MAILBOX_FOLDERS.map((folder) => {
+  const received = MAILBOX_FOLDERS.map((folder) => {
     const row = byFolder.get(folder);
     return { folder, total: Number(row?.total ?? 0), unread: Number(row?.unread ?? 0) };
   });
+  return [...received, { folder: 'sent', total: Number(sent.total), unread: 0 }];
 }

@@ -1,9 +1,10 @@
 /** SQL for messages. Every function takes the database or a transaction first. */
 import type { Kysely } from 'kysely';
-import { isForeignKeyViolation, lockRowsForUpdate } from '../../db/create-db.js';
+import { dialectOf, inTransaction, isForeignKeyViolation, lockRowsForUpdate } from '../../db/create-db.js';
 import type { Database, MessageRow } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { UserNotFound } from '../../errors.js';
+import { addToSqliteIndex, searchVector } from '../mailbox/search-index.js';
 import { MESSAGE_STATE_FIELDS, type MessageState, stateColumns, stateKey } from './batch-update.js';
 
 type Db = Kysely<Database>;
@@ -13,15 +14,34 @@ export interface NewMessageInput {
   to_userid: number;
   subject: string;
   message: string;
+  /** the conversation it joins; absent: it starts its own */
+  thread_id?: number | undefined;
+  in_reply_to?: number | undefined;
 }
 
 /** The contract's Message, column for column. */
 export const MESSAGE_COLUMNS = ['id', 'from_userid', 'to_userid', 'subject', 'message', 'folder', 'unread'] as const;
+export type ContractMessageRow = Pick<MessageRow, (typeof MESSAGE_COLUMNS)[number]>;
 
-/** Inserts a message; an unknown sender or recipient is refused by the foreign keys and answered 404. */
-export async function insertMessage(db: Db, input: NewMessageInput): Promise<MessageRow> {
+/**
+ * Stores a message with its time and indexes it for search in the same transaction (PostgreSQL: the
+ * same statement). An unknown sender or recipient is refused by the foreign keys and answered 404.
+ */
+export async function insertMessage(db: Db, input: NewMessageInput): Promise<ContractMessageRow> {
+  const row = { ...input, created_at: Date.now() };
   try {
-    return await db.insertInto('messages').values(input).returning(MESSAGE_COLUMNS).executeTakeFirstOrThrow();
+    if (dialectOf(db) === 'postgres') {
+      return await db
+        .insertInto('messages')
+        .values({ ...row, search_vector: searchVector(input.subject, input.message) })
+        .returning(MESSAGE_COLUMNS)
+        .executeTakeFirstOrThrow();
+    }
+    return await inTransaction(db, async (trx) => {
+      const stored = await trx.insertInto('messages').values(row).returning(MESSAGE_COLUMNS).executeTakeFirstOrThrow();
+      await addToSqliteIndex(trx, [{ id: stored.id, subject: input.subject, message: input.message }]);
+      return stored;
+    });
   } catch (error) {
     if (isForeignKeyViolation(error)) throw new UserNotFound();
     throw error;
@@ -32,7 +52,7 @@ export async function insertMessage(db: Db, input: NewMessageInput): Promise<Mes
 const MESSAGE_FRAME_BYTES = 160;
 
 /** Bytes a message takes in a list answer (an upper bound; exact for its text). */
-export function messageJsonBytes(row: MessageRow): number {
+export function messageJsonBytes(row: Pick<MessageRow, 'subject' | 'message' | 'folder'>): number {
   return MESSAGE_FRAME_BYTES + jsonBytes(row.subject) + jsonBytes(row.message) + jsonBytes(row.folder);
 }
 
@@ -44,8 +64,8 @@ export async function listMessages(
   db: Db,
   page: { offset: number; limit: number },
   recipientId?: number,
-): Promise<SizedPage<MessageRow>> {
-  return readPageBySize({
+): Promise<SizedPage<ContractMessageRow>> {
+  return readPageBySize<ContractMessageRow>({
     limit: page.limit,
     sizeOf: messageJsonBytes,
     readChunk: (count, after) => {

@@ -66,6 +66,12 @@ export async function findEmailKey(db: Db, id: number): Promise<string | undefin
   return row?.email_key;
 }
 
+/** The id of the user with this address, in any letter case (see email.ts), if there is one. */
+export async function findUserIdByEmail(db: Db, email: string): Promise<number | undefined> {
+  const row = await db.selectFrom('users').select('id').where('email_key', '=', normalizeEmail(email)).executeTakeFirst();
+  return row?.id;
+}
+
 export async function userExists(db: Db, id: number): Promise<boolean> {
   const row = await db.selectFrom('users').select('id').where('id', '=', id).executeTakeFirst();
   return row !== undefined;

@@ -1,0 +1,76 @@
+/**
+ * The full-text index of messages, one per database, both holding exactly the words of
+ * search-text.ts (neither database's tokenizer has a say):
+ * - SQLite: the contentless FTS5 table `messages_search`, its rowid the message id, its one column the
+ *   words joined by spaces (the `ascii` tokenizer splits on the spaces and changes nothing else);
+ * - PostgreSQL: the `tsvector` column `messages.search_vector` under a GIN index, the words as lexemes.
+ * A message is indexed in the same transaction (PostgreSQL: the same statement) that stores it.
+ */
+import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
+import { type DialectName, dialectOf } from '../../db/create-db.js';
+import type { Database } from '../../db/database.js';
+import { indexedWords, type SearchTerms } from './search-text.js';
+
+type Db = Kysely<Database>;
+
+interface IndexedText {
+  id: number;
+  subject: string;
+  message: string;
+}
+
+/** PostgreSQL: the value of `search_vector` for a message (the words as lexemes, as they are). */
+export function searchVector(subject: string, message: string): RawBuilder<unknown> {
+  return sql`array_to_tsvector(${indexedWords(subject, message)}::text[])`;
+}
+
+/** SQLite: adds stored messages to the FTS5 table (PostgreSQL writes `search_vector` with the row instead). */
+export async function addToSqliteIndex(db: Db, rows: readonly IndexedText[]): Promise<void> {
+  for (const row of rows) {
+    await sql`insert into messages_search (rowid, words) values (${row.id}, ${indexedWords(row.subject, row.message).join(' ')})`.execute(db);
+  }
+}
+
+/**
+ * The condition "the message has every word of the search, the last as a prefix". The words hold only
+ * letters and digits (search-text.ts), so quoting them cannot be escaped from.
+ */
+export function matchesSearch(dialect: DialectName, terms: SearchTerms): RawBuilder<SqlBool> {
+  if (dialect === 'postgres') {
+    const query = [...terms.words.map((word) => `'${word}'`), `'${terms.prefix}':*`].join(' & ');
+    return sql<SqlBool>`messages.search_vector @@ ${query}::tsquery`;
+  }
+  const match = [...terms.words.map((word) => `"${word}"`), `"${terms.prefix}"*`].join(' ');
+  return sql<SqlBool>`messages.id in (select rowid from messages_search where messages_search match ${match})`;
+}
+
+const REBUILD_BATCH = 500;
+
+/**
+ * Indexes every message that is not in the index yet, oldest first, in batches: used by the migration
+ * that created the index, and after loading messages in bulk without the service. Returns how many.
+ */
+export async function indexUnindexedMessages(db: Db): Promise<number> {
+  const dialect = dialectOf(db);
+  let indexed = 0;
+  let after = 0;
+  for (;;) {
+    const unindexed =
+      dialect === 'postgres'
+        ? sql<IndexedText>`select id, subject, message from messages where search_vector is null and id > ${after} order by id limit ${REBUILD_BATCH}`
+        : sql<IndexedText>`select id, subject, message from messages where id > ${after}
+            and not exists (select 1 from messages_search where rowid = messages.id) order by id limit ${REBUILD_BATCH}`;
+    const { rows } = await unindexed.execute(db);
+    if (rows.length === 0) return indexed;
+    if (dialect === 'postgres') {
+      const ids = rows.map((row) => row.id);
+      const words = rows.map((row) => indexedWords(row.subject, row.message).join(' '));
+      await sql`update messages set search_vector = array_to_tsvector(string_to_array(batch.words, ' '))
+        from unnest(${ids}::bigint[], ${words}::text[]) as batch(id, words) where messages.id = batch.id`.execute(db);
+    } else {
+      await addToSqliteIndex(db, rows);
+    }
+    indexed += rows.length;
+    after = rows.at(-1)!.id;
+  }
+}
