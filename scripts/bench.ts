@@ -6,7 +6,11 @@
  *   npm run bench -- --duration 10 --connections 16 --only list,create --json
  *
  * Workloads: create (POST /msg/create/), list (GET /msg/list/?limit=10), read and spam (PUT a batch of
- * 10 ids), folder (GET /users/{id}/messages?limit=50 on a mailbox of 10,000 messages).
+ * 10 ids), folder (GET /users/{id}/messages?limit=50 on a mailbox of 10,000 messages), search (GET
+ * /users/{id}/messages?q=…&limit=50 over a mailbox of 100,000 messages, rotating queries: a rare word, a
+ * common word, two words, a word and a 2-3 letter prefix) and mailbox-open (GET /users/{id}/messages?limit=50
+ * on that same mailbox). The 100,000 messages are written straight into the SQLite file and indexed
+ * through the search index's own function, only when search or mailbox-open is run.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +20,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
+import { createDatabase } from '../src/db/create-db.js';
+import { indexUnindexedMessages } from '../src/modules/mailbox/search-index.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -72,6 +78,8 @@ interface Workload {
   path: string;
   method: 'GET' | 'POST' | 'PUT';
   bodies?: string[];
+  /** requests rotate over these paths (instead of `path` alone) */
+  paths?: string[];
 }
 
 interface Measurement {
@@ -98,10 +106,14 @@ async function measure(baseUrl: string, workload: Workload, pid: number): Promis
         path: workload.path,
         headers: { 'content-type': 'application/json' },
         setupRequest: (request) => {
-          if (!workload.bodies) return request;
-          const body = workload.bodies[next % workload.bodies.length];
+          if (!workload.bodies && !workload.paths) return request;
+          const turn = next;
           next += 1;
-          return { ...request, body };
+          return {
+            ...request,
+            ...(workload.bodies ? { body: workload.bodies[turn % workload.bodies.length] } : {}),
+            ...(workload.paths ? { path: workload.paths[turn % workload.paths.length] } : {}),
+          };
         },
       },
     ],
@@ -152,6 +164,207 @@ async function seed(baseUrl: string) {
   return { users, batches, heavy };
 }
 
+/** The search workload's mailbox: one user who received this many messages. */
+const SEARCH_MAILBOX_SIZE = 100_000;
+const PSEUDO_WORDS = 2000;
+
+/** mulberry32: a small seeded generator, so every run searches the same corpus. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = Math.imul(state ^ (state >>> 15), 1 | state);
+    value = (value + Math.imul(value ^ (value >>> 7), 61 | value)) ^ value;
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Real words among the pseudo-words, some with accents (searched without them), the first
+ * FUNCTION_WORDS the commonest of all. One run of letters each.
+ */
+const FUNCTION_WORDS = 10;
+const REAL_WORDS = (
+  'the and for you with this that have from about meeting lunch tomorrow project report budget invoice ' +
+  'please thanks hello again today friday monday weekend holiday office update review draft contract ' +
+  'schedule call question answer garden coffee dinner ticket travel flight hotel payment receipt order ' +
+  'delivery package account password security team manager client customer launch release feature ' +
+  'design figures quarterly summary agenda minutes notes photo photos birthday party family school ' +
+  'concert music movie book library weather rain sunny winter summer spring autumn train station ' +
+  'café réunion crème brûlée naïve résumé déjà façade fiancée élève über straße año niño çava ' +
+  'zebrafish kangaroo'
+).split(' ');
+
+/** The form search matches a word by: lower case, accents dropped (as the service reads text). */
+function searchKey(word: string): string {
+  return word.toLowerCase().normalize('NFKD').replace(/\p{M}/gu, '');
+}
+
+interface SearchCorpus {
+  /** the vocabulary, most frequent first */
+  words: string[];
+  keys: string[];
+  messages: { subject: string; message: string; wordIds: Int32Array }[];
+  /** per word: how many messages hold it */
+  documents: Int32Array;
+}
+
+/**
+ * 100,000 messages of words drawn from ~2,000 pseudo-words and some real words with a Zipf law
+ * (frequency ∝ 1/rank): a few words are in most messages, many in a handful.
+ */
+function searchCorpus(): SearchCorpus {
+  const random = seededRandom(14);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const realKeys = new Set(REAL_WORDS.map(searchKey));
+  const onsets = ['b', 'br', 'c', 'ch', 'd', 'dr', 'f', 'g', 'gr', 'h', 'j', 'k', 'l', 'm', 'n', 'p', 'pl', 'qu', 'r', 's', 'st', 't', 'tr', 'v', 'w', 'z'];
+  const vowels = ['a', 'e', 'i', 'o', 'u', 'ai', 'ou', 'y'];
+  const codas = ['', '', '', 'n', 'r', 's', 'l', 'nd', 'st', 'x'];
+  const pseudo = new Set<string>();
+  while (pseudo.size < PSEUDO_WORDS) {
+    const syllables = 2 + Math.floor(random() * 3);
+    let word = '';
+    for (let index = 0; index < syllables; index += 1) word += pick(onsets) + pick(vowels) + (index === syllables - 1 ? pick(codas) : '');
+    if (!realKeys.has(word)) pseudo.add(word);
+  }
+  // The commonest real words first, as in any text; the other real words and the pseudo-words shuffled
+  // together after them, so each kind lands at every frequency.
+  const words = [...REAL_WORDS.slice(0, FUNCTION_WORDS), ...REAL_WORDS.slice(FUNCTION_WORDS), ...pseudo];
+  for (let index = words.length - 1; index > FUNCTION_WORDS; index -= 1) {
+    const other = FUNCTION_WORDS + Math.floor(random() * (index - FUNCTION_WORDS + 1));
+    [words[index], words[other]] = [words[other]!, words[index]!];
+  }
+  const keys = words.map(searchKey);
+  // Zipf (1/rank) for the first 200 words, falling faster after them: the rarest words are in a
+  // handful of messages, the first few in nearly all.
+  const cumulative = new Float64Array(words.length);
+  let total = 0;
+  for (let rank = 0; rank < words.length; rank += 1) cumulative[rank] = total += (1 / (rank + 1)) * Math.min(1, (200 / (rank + 1)) ** 2);
+  const drawWord = (): number => {
+    const target = random() * total;
+    let low = 0;
+    let high = words.length - 1;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (cumulative[middle]! < target) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  };
+  const capitalized = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
+  const documents = new Int32Array(words.length);
+  const messages: SearchCorpus['messages'] = [];
+  for (let count = 0; count < SEARCH_MAILBOX_SIZE; count += 1) {
+    const used = new Set<number>();
+    const draw = () => {
+      const id = drawWord();
+      used.add(id);
+      return words[id]!;
+    };
+    const subjectWords = Array.from({ length: 2 + Math.floor(random() * 6) }, draw);
+    const subject = (random() < 0.15 ? 'Re: ' : '') + capitalized(subjectWords.join(' ')) + (random() < 0.2 ? '?' : '');
+    const sentences: string[] = [];
+    const sentenceCount = 1 + Math.floor(random() * 6);
+    for (let index = 0; index < sentenceCount; index += 1) {
+      const sentence = Array.from({ length: 4 + Math.floor(random() * 12) }, draw);
+      if (sentence.length > 6 && random() < 0.4) sentence[3] += ',';
+      sentences.push(capitalized(sentence.join(' ')) + pick(['.', '.', '.', '?', '!']));
+    }
+    const wordIds = Int32Array.from(used);
+    for (const id of wordIds) documents[id]! += 1;
+    messages.push({ subject, message: sentences.join(' '), wordIds });
+  }
+  return { words, keys, messages, documents };
+}
+
+/** How many messages of the corpus a search matches: every word, the last as a prefix. */
+function countMatches(corpus: SearchCorpus, query: string): number {
+  const terms = query.split(' ').map(searchKey);
+  const masks = terms.map((term, index) => corpus.keys.map((key) => (index === terms.length - 1 ? key.startsWith(term) : key === term)));
+  return corpus.messages.filter(({ wordIds }) => masks.every((mask) => wordIds.some((id) => mask[id]))).length;
+}
+
+/** The rotating searches: rare words, common words, two words, and a word with a 2-3 letter prefix last. */
+function searchQueries(corpus: SearchCorpus): { kind: string; query: string; matches: number }[] {
+  const byDocuments = corpus.words.map((_, id) => id).sort((a, b) => corpus.documents[b]! - corpus.documents[a]!);
+  const within = (low: number, high: number) => byDocuments.filter((id) => corpus.documents[id]! >= low && corpus.documents[id]! <= high);
+  const word = (id: number) => corpus.words[id]!;
+  // Rare: the words nearest to being in 3, 10, 30 and 100 messages; the four commonest; words in 0.5-5% of the messages.
+  const rare: number[] = [];
+  for (const target of [3, 10, 30, 100]) {
+    const distance = (id: number) => Math.abs(corpus.documents[id]! - target);
+    rare.push(byDocuments.filter((id) => !rare.includes(id)).reduce((best, id) => (distance(id) < distance(best) ? id : best)));
+  }
+  const common = byDocuments.slice(0, 4);
+  const medium = within(SEARCH_MAILBOX_SIZE / 200, SEARCH_MAILBOX_SIZE / 20);
+  const some = (index: number) => word(medium[index % medium.length]!);
+  const queries = [
+    ...rare.map((id) => ({ kind: 'rare word', query: word(id) })),
+    ...common.map((id) => ({ kind: 'common word', query: word(id) })),
+    ...[0, 1, 2, 3].map((index) => ({ kind: 'two words', query: `${word(common[index]!)} ${some(index * 7)}` })),
+    ...[0, 1, 2, 3].map((index) => ({
+      kind: 'word and prefix',
+      query: `${some(index * 5 + 2)} ${corpus.keys[byDocuments[index * 40 + 10]!]!.slice(0, 2 + (index % 2))}`,
+    })),
+  ];
+  return queries.map((entry) => ({ ...entry, matches: countMatches(corpus, entry.query) }));
+}
+
+/**
+ * The search mailbox: a user (made through the API) receives 100,000 messages from the 10 seeded
+ * senders, written straight into the SQLite file in one transaction, then added to the full-text index
+ * by the function the service's migration uses for messages stored without it.
+ */
+async function loadSearchMailbox(baseUrl: string, file: string, senders: number[], corpus: SearchCorpus): Promise<number> {
+  const reader = await post(baseUrl, '/users/', { email: 'search@example.com', password: 'bench-password' });
+  const { db } = createDatabase(`sqlite:${file}`, { timeoutMs: 60_000 });
+  try {
+    const started = Date.now();
+    // A message a minute, the newest a minute ago; 85% inbox, 8% trash, 7% spam; 30% unread.
+    const firstAt = started - SEARCH_MAILBOX_SIZE * 60_000;
+    const random = seededRandom(41);
+    const rows = corpus.messages.map((text, index) => {
+      const draw = random();
+      return {
+        from_userid: senders[index % senders.length]!,
+        to_userid: reader.id,
+        subject: text.subject,
+        message: text.message,
+        folder: draw < 0.85 ? ('inbox' as const) : draw < 0.93 ? ('trash' as const) : ('spam' as const),
+        unread: random() < 0.3 ? ('Y' as const) : ('N' as const),
+        created_at: firstAt + index * 60_000,
+      };
+    });
+    await db.transaction().execute(async (trx) => {
+      for (let start = 0; start < rows.length; start += 500) await trx.insertInto('messages').values(rows.slice(start, start + 500)).execute();
+    });
+    const stored = Date.now();
+    const indexed = await db.transaction().execute((trx) => indexUnindexedMessages(trx));
+    log(`  ${rows.length} messages stored in ${((stored - started) / 1000).toFixed(1)} s, ${indexed} indexed in ${((Date.now() - stored) / 1000).toFixed(1)} s`);
+  } finally {
+    await db.destroy();
+  }
+  return reader.id;
+}
+
+/** Each search answers 200 with as many messages as the corpus says (at most the page); false otherwise. */
+async function checkSearches(baseUrl: string, reader: number, queries: { kind: string; query: string; matches: number }[]): Promise<boolean> {
+  let correct = true;
+  for (const { kind, query, matches } of queries) {
+    const response = await fetch(`${baseUrl}${searchPath(reader, query)}`);
+    const body = response.ok ? ((await response.json()) as { messages: unknown[] }) : undefined;
+    const expected = Math.min(matches, 50);
+    const ok = body?.messages.length === expected;
+    correct &&= ok;
+    log(`  ${kind.padEnd(15)} q=${JSON.stringify(query).padEnd(24)} ${String(matches).padStart(6)} matches${ok ? '' : `: answered ${response.status} with ${body?.messages.length ?? 'no'} messages, expected ${expected}`}`);
+  }
+  return correct;
+}
+
+function searchPath(reader: number, query: string): string {
+  return `/users/${reader}/messages?q=${encodeURIComponent(query)}&limit=50`;
+}
+
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const KEY_PREFIX = `bench:${process.pid}:`;
 
@@ -175,6 +388,7 @@ async function deleteBenchKeys(): Promise<void> {
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'inbox-bench-'));
+  const databaseFile = join(dir, 'bench.db');
   const children: ChildProcess[] = [];
   const stopAll = () => children.forEach((child) => child.kill('SIGTERM'));
   process.on('exit', stopAll);
@@ -190,7 +404,7 @@ async function main() {
         NODE_ENV: 'production',
         PORT: String(servicePort),
         HOST: '127.0.0.1',
-        DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`,
+        DATABASE_URL: `sqlite:${databaseFile}`,
         REDIS_URL,
         REDIS_KEY_PREFIX: KEY_PREFIX,
         LOG_LEVEL: 'warn',
@@ -208,6 +422,21 @@ async function main() {
     await Promise.all([waitUntilUp(bareUrl), waitUntilUp(serviceUrl)]);
     log(`seeding ${serviceUrl} …`);
     const { users, batches, heavy } = await seed(serviceUrl);
+    const selectedNames = options.only?.split(',');
+    const runs = (name: string) => !selectedNames || selectedNames.includes(name);
+
+    // The 100,000-message mailbox, only when a workload reads it (it takes a while to load).
+    let reader: number | undefined;
+    let searches: { kind: string; query: string; matches: number }[] = [];
+    let searchesCorrect = true;
+    if (runs('search') || runs('mailbox-open')) {
+      log(`loading a mailbox of ${SEARCH_MAILBOX_SIZE} messages …`);
+      const corpus = searchCorpus();
+      reader = await loadSearchMailbox(serviceUrl, databaseFile, users.slice(0, 10).map((user) => user.id), corpus);
+      searches = searchQueries(corpus);
+      log('search queries (matches among the mailbox):');
+      searchesCorrect = await checkSearches(serviceUrl, reader, searches);
+    }
 
     const workloads: Workload[] = [
       {
@@ -221,7 +450,14 @@ async function main() {
       { name: 'spam', method: 'PUT', path: '/msg/list/', bodies: batches.map((ids) => JSON.stringify({ message_id_list: ids, spam: 'true' })) },
       { name: 'folder', method: 'GET', path: `/users/${heavy}/messages?limit=50` },
     ];
-    const selected = options.only ? workloads.filter((workload) => options.only!.split(',').includes(workload.name)) : workloads;
+    if (reader !== undefined) {
+      const paths = searches.map(({ query }) => searchPath(reader, query));
+      workloads.push(
+        { name: 'search', method: 'GET', path: paths[0]!, paths },
+        { name: 'mailbox-open', method: 'GET', path: `/users/${reader}/messages?limit=50` },
+      );
+    }
+    const selected = workloads.filter((workload) => runs(workload.name));
 
     log(`bare node:http, ${connections} connections, ${duration} s …`);
     const baseline = await measure(bareUrl, { name: 'bare', method: 'GET', path: '/' }, bare.pid!);
@@ -241,8 +477,9 @@ async function main() {
         console.log(`| ${row.workload} | ${row.requestsPerSecond} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.ratio.toFixed(2)} | ${row.maxRssMb} |`);
       }
     }
-    const failed = results.some((row) => row.errors > 0);
-    if (failed) console.error('some requests failed (non-2xx or errors): see the errors column');
+    const failed = results.some((row) => row.errors > 0) || !searchesCorrect;
+    if (results.some((row) => row.errors > 0)) console.error('some requests failed (non-2xx or errors): see the errors column');
+    if (!searchesCorrect) console.error('some searches answered other than the corpus says: see "search queries" above');
     process.exitCode = failed ? 1 : 0;
   } finally {
     stopAll();

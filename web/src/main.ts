@@ -9,7 +9,7 @@ const PAGE_SIZE = 20;
 const SESSION_KEY = 'inbox.session';
 // The tabs, in the page's order; Folder comes from the generated API types, so a name the server does not know fails the build.
 const FOLDERS: readonly Folder[] = ['inbox', 'spam', 'trash'];
-const FOLDER_NAMES: Record<Folder, string> = { inbox: 'Inbox', spam: 'Spam', trash: 'Trash' };
+const FOLDER_NAMES: Record<Folder, string> = { inbox: 'Inbox', spam: 'Spam', trash: 'Trash', sent: 'Sent' };
 
 type Action = 'read' | 'unread' | 'trash' | 'restore' | 'spam' | 'not-spam';
 
