@@ -24,7 +24,7 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     await sql`create index messages_search on messages using gin (search_vector)`.execute(db);
   } else {
     // contentless: the words live only in the index; the text stays in messages alone.
-    await sql`create virtual table messages_search using fts5(words, content='', contentless_delete=1, tokenize='ascii')`.execute(db);
+    await sql`create virtual table messages_search using fts5(words, content='', contentless_delete=1, tokenize='ascii', prefix='1 2 3')`.execute(db);
   }
   await indexUnindexedMessages(db as Kysely<Database>);
 }
