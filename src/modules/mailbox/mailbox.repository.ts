@@ -100,40 +100,38 @@ function listedBy(userId: number, filter: MailboxFilter) {
 export async function listMailbox(db: Db, userId: number, filter: MailboxFilter): Promise<SizedPage<MailboxRow>> {
   // A sender's view of their mail is always read: asking for unread sent mail finds none.
   if (filter.folder === 'sent' && filter.unread === 'Y') return { rows: [], truncated: false };
-  const dialect = dialectOf(db);
   return readPageBySize({
     limit: filter.limit,
     sizeOf: mailboxJsonBytes,
     readChunk: (count, after) => {
       const beforeId = after?.id ?? filter.beforeId;
-      const search = filter.search;
-      if (search !== undefined && dialect === 'postgres') return searchPostgres(db, listedBy(userId, filter), search, beforeId, count);
+      if (filter.search !== undefined) return searchNewestFirst(db, listedBy(userId, filter), filter.search, beforeId, count);
       let query = selectMailboxRows(db).where(listedBy(userId, filter));
-      if (search !== undefined) query = query.where(matchesSearch(dialect, search));
       if (beforeId !== undefined) query = query.where('messages.id', '<', beforeId);
       return query.orderBy('messages.id', 'desc').limit(count).execute();
     },
   });
 }
 
-/** Rows a PostgreSQL search first looks through, newest first, before it asks the full-text index. */
+/** Rows a search first looks through, newest first, before it asks the full-text index. */
 const SEARCH_WINDOW = 1000;
 
 /**
- * Newest first within a listing, on PostgreSQL. The planner cannot tell a common word from a rare one
- * for prefixes, and guessed wrong both ways (a full mailbox scan for a word nobody wrote, or a sort of
- * every hit of a common one): 75 to 100 ms over 100,000 messages. So the work is bounded both ways:
- * the newest SEARCH_WINDOW rows of the listing are read by its own index and filtered (common words
- * end here), and only if they hold too few hits does the GIN index answer for the older ones.
+ * Search hits newest first within a listing. PostgreSQL's planner cannot tell a common word from a
+ * rare one for prefixes and guessed wrong both ways (a scan of the whole mailbox for a word nobody
+ * wrote, or a sort of every hit of a common one): 75 to 100 ms over 100,000 messages. So the work is
+ * bounded both ways, on both databases: the newest SEARCH_WINDOW rows of the listing are read by its
+ * own index and filtered (common words end here); only if they hold too few hits does the full-text
+ * index find the older ones, all of its hits first (materialized: no plan may trade it for a scan).
  */
-async function searchPostgres(
+async function searchNewestFirst(
   db: Db,
   listed: (eb: ExpressionBuilder<Database, 'messages'>) => ReturnType<ExpressionBuilder<Database, 'messages'>['and']>,
   search: SearchTerms,
   beforeId: number | undefined,
   count: number,
 ): Promise<MailboxRow[]> {
-  const matches = matchesSearch('postgres', search);
+  const matches = matchesSearch(dialectOf(db), search);
   let window = db.selectFrom('messages').select('messages.id').where(listed);
   if (beforeId !== undefined) window = window.where('messages.id', '<', beforeId);
   window = window.orderBy('messages.id', 'desc').limit(SEARCH_WINDOW);

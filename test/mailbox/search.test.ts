@@ -1,0 +1,364 @@
+/**
+ * GET /users/{id}/messages?q=words: full-text search over subject and body within one user's mailbox.
+ * Every word must match, the last one as a prefix; case and accents do not matter; quotes, operators
+ * and punctuation are separators, never syntax; combinable with folder, unread and the cursor.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildTestApp } from '../helpers/build-test-app.js';
+import { batchUpdate, createUser, sendMessage } from '../helpers/factories.js';
+import { assertDetail, type MailboxMessageBody, type MailboxMessagesPage, mailboxMessages, sendMail, storedMessageIds } from './mailbox-support.js';
+
+/** The ids a search answers, newest first as listed. */
+async function search(app: FastifyInstance, userId: number, q: string, extra = ''): Promise<number[]> {
+  const page = await mailboxMessages(app, userId, `?q=${encodeURIComponent(q)}${extra}`);
+  return page.messages.map((message) => message.id);
+}
+
+/** Sends `from` → `to` through POST /users/{from}/messages and returns the id. */
+async function mail(app: FastifyInstance, from: number, to: number, subject: string, message: string): Promise<number> {
+  return (await sendMail(app, from, { to_userid: to, subject, message })).id;
+}
+
+test('every word must match, in any order, in the subject or the body; newest first', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  const lunch = await mail(app, bob.id, ada.id, 'Lunch on Friday', 'Shall we meet at noon?');
+  const dinner = await mail(app, bob.id, ada.id, 'Dinner', 'Friday evening, after the lunch rush');
+  const report = await mail(app, bob.id, ada.id, 'Quarterly report', 'Numbers for Q3 attached');
+
+  for (const [q, expected] of [
+    ['lunch', [dinner, lunch]],
+    ['friday lunch', [dinner, lunch]],
+    ['lunch friday', [dinner, lunch]],
+    ['lunch noon', [lunch]],
+    ['noon', [lunch]],
+    ['evening dinner', [dinner]],
+    ['lunch saturday', []],
+    ['quarterly', [report]],
+    ['numbers', [report]],
+    ['q3 quarterly attached', [report]],
+    ['report lunch', []],
+  ] as const) {
+    assert.deepEqual(await search(app, ada.id, q), expected, `q=${q}`);
+  }
+});
+
+test('the last word matches as a prefix (q=lun finds "Lunch"), the others only as whole words', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  const lunch = await mail(app, bob.id, ada.id, 'Lunch on Friday', 'Shall we meet at noon?');
+  const report = await mail(app, bob.id, ada.id, 'Quarterly report', 'Numbers for Q3 attached');
+
+  for (const [q, expected] of [
+    ['lun', [lunch]],
+    ['l', [lunch]],
+    ['friday lun', [lunch]],
+    ['quart', [report]],
+    ['report quar', [report]],
+    ['q', [report]],
+    ['lun friday', []],
+    ['unch', []],
+    ['lunches', []],
+  ] as const) {
+    assert.deepEqual(await search(app, ada.id, q), expected, `q=${q}`);
+  }
+});
+
+test('case and accents do not matter either way, and decomposed (NFD) text is found by a composed query and back', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  const accented = await mail(app, bob.id, ada.id, 'Café Olé', 'see you there');
+  const plain = await mail(app, bob.id, ada.id, 'cafe', 'plain text');
+  const decomposed = await mail(app, bob.id, ada.id, 'Dessert', 'Cafe\u0301 cre\u0300me bru\u0302le\u0301e');
+  const cyrillic = await mail(app, bob.id, ada.id, 'Привет', 'Мир и Кафе');
+  assert.equal((await mailboxMessages(app, ada.id)).messages.find((message) => message.id === decomposed)?.message, 'Cafe\u0301 cre\u0300me bru\u0302le\u0301e');
+
+  for (const [q, expected] of [
+    ['cafe', [decomposed, plain, accented]],
+    ['CAFE', [decomposed, plain, accented]],
+    ['café', [decomposed, plain, accented]],
+    ['CAFÉ', [decomposed, plain, accented]],
+    ['Cafe\u0301', [decomposed, plain, accented]],
+    ['caf', [decomposed, plain, accented]],
+    ['ole', [accented]],
+    ['OLÉ', [accented]],
+    ['crème brûlée', [decomposed]],
+    ['CREME BRULEE', [decomposed]],
+    ['cre\u0300me bru\u0302le\u0301e', [decomposed]],
+    ['brul', [decomposed]],
+    ['ПРИВЕТ', [cyrillic]],
+    ['привет ми', [cyrillic]],
+    ['кафе', [cyrillic]],
+  ] as const) {
+    assert.deepEqual(await search(app, ada.id, q), expected, `q=${q}`);
+  }
+});
+
+test("a search looks only in that user's mailbox: another user's matching mail is never found", async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  const carol = await createUser(app);
+  const toAda = await mail(app, bob.id, ada.id, 'Lunch', 'with Ada');
+  const toCarol = await mail(app, bob.id, carol.id, 'Lunch', 'with Carol');
+  const carolToBob = await mail(app, carol.id, bob.id, 'Lunch', 'with Bob, from Carol');
+
+  assert.deepEqual(await search(app, ada.id, 'lunch'), [toAda]);
+  assert.deepEqual(await search(app, ada.id, 'carol'), []);
+  assert.deepEqual(await search(app, carol.id, 'lunch'), [toCarol]);
+  assert.deepEqual(await search(app, bob.id, 'lunch'), [carolToBob]);
+  assert.deepEqual(await search(app, bob.id, 'lunch', '&folder=sent'), [toCarol, toAda]);
+  assert.deepEqual(await search(app, carol.id, 'lunch bob', '&folder=sent'), [carolToBob]);
+  assert.deepEqual(await search(app, carol.id, 'ada', '&folder=sent'), []);
+});
+
+test('without a folder, q searches the received messages (as the listing without q), with folder=sent the sent ones in the sender’s view', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  const received = await sendMail(app, bob.id, { to_userid: ada.id, subject: 'Invoice 1', message: 'due' });
+  const sent = await sendMail(app, ada.id, { to_userid: bob.id, subject: 'Invoice 2', message: 'paid' });
+  assert.equal((await batchUpdate(app, { message_id_list: [sent.id], spam: 'true' })).statusCode, 200);
+
+  assert.deepEqual(await search(app, ada.id, 'invoice'), [received.id]);
+  const sentPage = await mailboxMessages(app, ada.id, '?q=invoice&folder=sent');
+  assert.deepEqual(sentPage, { messages: [sent], next_cursor: null });
+  assert.deepEqual(await search(app, ada.id, 'paid', '&folder=sent&unread=false'), [sent.id]);
+  assert.deepEqual(await search(app, ada.id, 'paid', '&folder=sent&unread=true'), []);
+});
+
+test('q combines with folder, unread and limit, and the cursor pages through the matches without a gap or a repeat', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  const ids: number[] = [];
+  for (let index = 0; index < 7; index += 1) {
+    ids.push(await mail(app, bob.id, ada.id, `Project update #${index}`, 'status'));
+    await mail(app, bob.id, ada.id, `Unrelated ${index}`, 'other things');
+  }
+  const [p0, p1, p2, p3, p4, p5, p6] = ids as [number, number, number, number, number, number, number];
+  for (const payload of [
+    { message_id_list: [p1, p2], trash: 'true' },
+    { message_id_list: [p3], spam: 'true' },
+    { message_id_list: [p4, p5], read: 'true' },
+  ]) {
+    assert.equal((await batchUpdate(app, payload)).statusCode, 200);
+  }
+
+  for (const [extra, expected] of [
+    ['', [p6, p5, p4, p3, p2, p1, p0]],
+    ['&folder=inbox', [p6, p5, p4, p0]],
+    ['&folder=trash', [p2, p1]],
+    ['&folder=spam', [p3]],
+    ['&unread=true', [p6, p3, p2, p1, p0]],
+    ['&folder=inbox&unread=false', [p5, p4]],
+    ['&folder=sent', []],
+    ['&limit=2', [p6, p5]],
+  ] as const) {
+    assert.deepEqual(await search(app, ada.id, 'project', extra), expected, `q=project${extra}`);
+  }
+  assert.deepEqual(await search(app, ada.id, 'project status update', '&folder=trash&unread=true'), [p2, p1]);
+  assert.deepEqual(await search(app, bob.id, 'project', '&folder=sent&limit=200'), [...ids].reverse());
+
+  const seen: number[] = [];
+  const sizes: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: MailboxMessagesPage = await mailboxMessages(app, ada.id, `?q=proj&limit=3${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+    sizes.push(page.messages.length);
+    seen.push(...page.messages.map((message) => message.id));
+    cursor = page.next_cursor;
+  } while (cursor !== null);
+  assert.deepEqual(sizes, [3, 3, 1]);
+  assert.deepEqual(seen, [...ids].reverse());
+});
+
+test('quotes and operators are words, never syntax: OR, NOT, -, phrases and column filters match as plain words', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  const both = await mail(app, bob.id, ada.id, 'Options', 'Plan A or plan B');
+  const onlyA = await mail(app, bob.id, ada.id, 'Options', 'Plan A only');
+  const lunch = await mail(app, bob.id, ada.id, 'Lunch on Friday', 'noon');
+  const notLunch = await mail(app, bob.id, ada.id, 'Not lunch again', 'sigh');
+
+  for (const [q, expected] of [
+    // As operators these would match "Plan A only" too (OR), exclude Friday (-), need adjacency (phrase),
+    // drop the word "and" (AND), filter a column (subject:, message:) or look for nearness (NEAR).
+    ['A OR B', [both]],
+    ['plan OR', [both]],
+    ['lunch -friday', [lunch]],
+    ['"friday lunch"', [lunch]],
+    ['"lunch', [notLunch, lunch]],
+    ['NOT lunch', [notLunch]],
+    ['lunch AND again', []],
+    ['subject:lunch', []],
+    ['message:noon', []],
+    ['options:plan', [onlyA, both]],
+    ['lunch*', [notLunch, lunch]],
+    ['NEAR(plan only)', []],
+    ['(plan) & (a) | only', [onlyA]],
+    ["'plan'; only", [onlyA]],
+    ['plan_only', [onlyA]],
+    ['plan.a.or.b', [both]],
+  ] as const) {
+    assert.deepEqual(await search(app, ada.id, q), expected, `q=${q}`);
+  }
+});
+
+const PUNCTUATION = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+const HOSTILE = [
+  '"',
+  "'",
+  '"unterminated',
+  "'unterminated",
+  '""',
+  "''",
+  'a OR b',
+  'a AND b',
+  'NOT a',
+  'OR',
+  'AND',
+  'NOT',
+  'NEAR',
+  'NEAR(a b)',
+  'NEAR(a b, 2)',
+  '*',
+  '**',
+  'a*b',
+  '*a',
+  '-x',
+  '-',
+  '--',
+  'a:*',
+  ':*',
+  ':',
+  '!(a)',
+  '!',
+  '!!',
+  '\\',
+  '\\"',
+  '%',
+  '%_%',
+  '_',
+  "'; drop table messages; --",
+  '"; DELETE FROM messages_search; --',
+  '^',
+  '^a',
+  'col:foo',
+  'subject:foo',
+  'message:foo',
+  'rowid:1',
+  '{subject message}: a',
+  '(',
+  ')',
+  '()',
+  'a & b',
+  'a | b',
+  'a <-> b',
+  'a <2> b',
+  '&',
+  '|',
+  '+',
+  '~a',
+  '$1',
+  '?',
+  '@@ a',
+  '😀',
+  '😀 lunch 🎉',
+  '\u200b',
+  ' ',
+  '\t\n',
+  'ﬁ',
+  '①②',
+  '²',
+  '٣',
+  'Cafe\u0301',
+  '\u0301',
+  'ǅ',
+  'a'.repeat(200),
+  '0'.repeat(200),
+  'x '.repeat(100),
+  PUNCTUATION.repeat(7).slice(0, 200),
+  '"a" '.repeat(50),
+];
+
+test('no search string is a 5xx or a syntax error: each hostile q answers 200 with a page of messages', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  await mail(app, bob.id, ada.id, 'a b x foo', 'lunch 1 plan');
+  await mail(app, ada.id, bob.id, 'a b', 'x');
+  const before = await storedMessageIds(app);
+
+  for (const q of HOSTILE) {
+    assert.ok(q.length >= 1 && q.length <= 200, `${JSON.stringify(q)} is a valid length`);
+    for (const extra of ['', '&folder=sent', '&folder=inbox&unread=true&limit=2']) {
+      const response = await app.inject({ method: 'GET', url: `/users/${ada.id}/messages?q=${encodeURIComponent(q)}${extra}` });
+      assert.equal(response.statusCode, 200, `q=${JSON.stringify(q)}${extra}: ${response.body}`);
+      const body = response.json<{ messages: unknown; next_cursor: unknown }>();
+      assert.ok(Array.isArray(body.messages), `q=${JSON.stringify(q)}${extra}: ${response.body}`);
+      assert.ok(body.next_cursor === null || typeof body.next_cursor === 'string', `q=${JSON.stringify(q)}${extra}`);
+    }
+  }
+  assert.deepEqual(await storedMessageIds(app), before);
+  // The index still answers after all that.
+  assert.equal((await search(app, ada.id, 'lunch')).length, 1);
+});
+
+test('a q without letters or digits lists as if there were no q (the spec\'s decision)', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  const ids: number[] = [];
+  for (let index = 0; index < 4; index += 1) ids.push(await mail(app, bob.id, ada.id, `#${index}`, 'x'));
+  const sent = await mail(app, ada.id, bob.id, 'out', 'y');
+  assert.equal((await batchUpdate(app, { message_id_list: [ids[1] ?? 0], trash: 'true' })).statusCode, 200);
+
+  for (const q of ['"', '***', '-', ' ', '😀', PUNCTUATION]) {
+    assert.deepEqual(await search(app, ada.id, q), [...ids].reverse(), `q=${JSON.stringify(q)}`);
+    assert.deepEqual(await search(app, ada.id, q, '&folder=trash'), [ids[1]], `q=${JSON.stringify(q)}&folder=trash`);
+    assert.deepEqual(await search(app, ada.id, q, '&folder=sent'), [sent], `q=${JSON.stringify(q)}&folder=sent`);
+  }
+});
+
+test('q of 1 to 200 characters is accepted; empty or 201 characters is a 422 at ["query","q"]', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  const long = await mail(app, bob.id, ada.id, 'x'.repeat(200), 'long word');
+
+  assert.deepEqual(await search(app, ada.id, 'x'.repeat(200)), [long]);
+  assert.deepEqual(await search(app, ada.id, 'x'), [long]);
+  const maxLength = [{ loc: ['query', 'q'], msg: 'ensure this value has at most 200 characters', type: 'value_error.any_str.max_length', ctx: { limit_value: 200 } }];
+  for (const q of ['x'.repeat(201), PUNCTUATION.repeat(7).slice(0, 201), 'lunch '.repeat(40).slice(0, 201)]) {
+    assertDetail(await app.inject({ method: 'GET', url: `/users/${ada.id}/messages?q=${encodeURIComponent(q)}` }), 422, maxLength, `${q.length} characters`);
+  }
+  const minLength = [{ loc: ['query', 'q'], msg: 'ensure this value has at least 1 characters', type: 'value_error.any_str.min_length', ctx: { limit_value: 1 } }];
+  assertDetail(await app.inject({ method: 'GET', url: `/users/${ada.id}/messages?q=` }), 422, minLength, 'empty');
+  assertDetail(await app.inject({ method: 'GET', url: `/users/${ada.id}/messages?q=&folder=sent` }), 422, minLength, 'empty with folder');
+});
+
+test('a message is searchable as soon as it is created, through /msg/create/, POST /users/{id}/messages or as a reply', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+
+  const created = await sendMessage(app, bob.id, ada.id, { subject: 'Zebra crossing', message: 'xylophone lesson' });
+  assert.deepEqual(await search(app, ada.id, 'zebra'), [created.id]);
+  assert.deepEqual(await search(app, ada.id, 'xylo'), [created.id]);
+  assert.deepEqual(await search(app, bob.id, 'zebra crossing', '&folder=sent'), [created.id]);
+
+  const posted = await sendMail(app, bob.id, { to_email: ada.email, subject: 'Walrus', message: 'yodel' });
+  assert.deepEqual(await search(app, ada.id, 'walrus yodel'), [posted.id]);
+
+  const reply: MailboxMessageBody = await sendMail(app, ada.id, { in_reply_to: created.id, message: 'quokka' });
+  // The reply's subject ("Re: Zebra crossing") is searchable too.
+  assert.deepEqual(await search(app, bob.id, 'zebra quokka'), [reply.id]);
+  assert.deepEqual(await search(app, ada.id, 'zebra', '&folder=sent'), [reply.id]);
+});
