@@ -7,7 +7,7 @@
  * A message is indexed in the same transaction (PostgreSQL: the same statement) that stores it.
  */
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
-import { type DialectName, dialectOf } from '../../db/create-db.js';
+import { type DialectName, dialectOf, inTransaction } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
 import { indexedWords, type SearchTerms } from './search-text.js';
 
@@ -19,13 +19,30 @@ interface IndexedText {
   message: string;
 }
 
-/** PostgreSQL: the value of `search_vector` for a message (the words as lexemes, as they are). */
-export function searchVector(subject: string, message: string): RawBuilder<unknown> {
-  return sql`array_to_tsvector(${indexedWords(subject, message)}::text[])`;
+/** The columns a message's row gets for search: PostgreSQL's `search_vector` (its words as lexemes, as they are); none on SQLite. */
+type SearchColumns = { search_vector?: RawBuilder<unknown> };
+
+/**
+ * Stores a message (through `insert`) and its words together: on PostgreSQL in the same INSERT (the
+ * columns passed to `insert`), on SQLite in the same transaction (a row of the FTS5 table).
+ */
+export async function insertSearchable<Row extends { id: number }>(
+  db: Db,
+  text: { subject: string; message: string },
+  insert: (db: Db, searchColumns: SearchColumns) => Promise<Row>,
+): Promise<Row> {
+  if (dialectOf(db) === 'postgres') {
+    return insert(db, { search_vector: sql`array_to_tsvector(${indexedWords(text.subject, text.message)}::text[])` });
+  }
+  return inTransaction(db, async (trx) => {
+    const stored = await insert(trx, {});
+    await addToSqliteIndex(trx, [{ id: stored.id, ...text }]);
+    return stored;
+  });
 }
 
-/** SQLite: adds stored messages to the FTS5 table (PostgreSQL writes `search_vector` with the row instead). */
-export async function addToSqliteIndex(db: Db, rows: readonly IndexedText[]): Promise<void> {
+/** SQLite: adds stored messages to the FTS5 table. */
+async function addToSqliteIndex(db: Db, rows: readonly IndexedText[]): Promise<void> {
   for (const row of rows) {
     await sql`insert into messages_search (rowid, words) values (${row.id}, ${indexedWords(row.subject, row.message).join(' ')})`.execute(db);
   }

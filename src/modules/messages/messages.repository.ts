@@ -1,10 +1,10 @@
 /** SQL for messages. Every function takes the database or a transaction first. */
 import type { Kysely } from 'kysely';
-import { dialectOf, inTransaction, isForeignKeyViolation, lockRowsForUpdate } from '../../db/create-db.js';
+import { isForeignKeyViolation, lockRowsForUpdate } from '../../db/create-db.js';
 import type { Database, MessageRow } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { UserNotFound } from '../../errors.js';
-import { addToSqliteIndex, searchVector } from '../mailbox/search-index.js';
+import { insertSearchable } from '../mailbox/search-index.js';
 import { MESSAGE_STATE_FIELDS, type MessageState, stateColumns, stateKey } from './batch-update.js';
 
 type Db = Kysely<Database>;
@@ -30,18 +30,9 @@ export type ContractMessageRow = Pick<MessageRow, (typeof MESSAGE_COLUMNS)[numbe
 export async function insertMessage(db: Db, input: NewMessageInput): Promise<ContractMessageRow> {
   const row = { ...input, created_at: Date.now() };
   try {
-    if (dialectOf(db) === 'postgres') {
-      return await db
-        .insertInto('messages')
-        .values({ ...row, search_vector: searchVector(input.subject, input.message) })
-        .returning(MESSAGE_COLUMNS)
-        .executeTakeFirstOrThrow();
-    }
-    return await inTransaction(db, async (trx) => {
-      const stored = await trx.insertInto('messages').values(row).returning(MESSAGE_COLUMNS).executeTakeFirstOrThrow();
-      await addToSqliteIndex(trx, [{ id: stored.id, subject: input.subject, message: input.message }]);
-      return stored;
-    });
+    return await insertSearchable(db, input, (trx, searchColumns) =>
+      trx.insertInto('messages').values({ ...row, ...searchColumns }).returning(MESSAGE_COLUMNS).executeTakeFirstOrThrow(),
+    );
   } catch (error) {
     if (isForeignKeyViolation(error)) throw new UserNotFound();
     throw error;
