@@ -24,6 +24,9 @@ const ROUTES = [
   { method: 'GET', path: '/msg/list/' },
   { method: 'PUT', path: '/msg/list/' },
   { method: 'GET', path: '/users/{id}/messages' },
+  { method: 'POST', path: '/users/{id}/messages' },
+  { method: 'GET', path: '/users/{id}/messages/{id}' },
+  { method: 'GET', path: '/users/{id}/threads/{id}' },
   { method: 'GET', path: '/users/{id}/folders' },
   { method: 'GET', path: '/users/{id}/spam-reports' },
   { method: 'GET', path: '/spam/senders' },
@@ -70,6 +73,8 @@ const nearlyValidBody = fc.record(
     description: fc.oneof(text, fc.constant(null), jsonValue),
     from_userid: fc.oneof(number, text, jsonValue),
     to_userid: fc.oneof(number, text, jsonValue),
+    to_email: fc.oneof(text, fc.emailAddress(), jsonValue),
+    in_reply_to: fc.oneof(number, text, jsonValue),
     subject: fc.oneof(text, jsonValue),
     message: fc.oneof(text, jsonValue),
     message_id_list: fc.oneof(fc.array(fc.oneof(number, text), { maxLength: 14 }), jsonValue),
@@ -101,7 +106,11 @@ const contentType = fc.constantFrom(
 const pathSegment = fc.oneof(number.map(String), text.map(encodeURIComponent), fc.constantFrom('%ZZ', '%E2%82', '..', '1e3', ' 7 ', '0x10'));
 
 const queryString = fc
-  .dictionary(fc.constantFrom('skip', 'limit', 'folder', 'unread', 'cursor', 'x'), fc.oneof(number.map(String), text), { maxKeys: 4 })
+  .dictionary(
+    fc.constantFrom('skip', 'limit', 'folder', 'unread', 'cursor', 'q', 'x'),
+    fc.oneof(number.map(String), text, fc.constantFrom('sent', 'inbox', 'lun', '"a" OR b*', 'NEAR(a b)', "'x':*")),
+    { maxKeys: 4 },
+  )
   .map((query) => new URLSearchParams(query as Record<string, string>).toString());
 
 const request = fc.record({
@@ -129,7 +138,7 @@ function checkAnswer(statusCode: number, body: string, described: string) {
 async function fuzz(app: FastifyInstance, runs: number) {
   await fc.assert(
     fc.asyncProperty(request, async ({ route, id, query, body, contentType: type }) => {
-      const url = route.path.replace('{id}', id).replace('{word}', id) + (query ? `?${query}` : '');
+      const url = route.path.replaceAll('{id}', id).replace('{word}', id) + (query ? `?${query}` : '');
       const hasBody = route.method !== 'GET';
       const response = await app.inject({
         method: route.method,
