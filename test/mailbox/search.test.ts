@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildTestApp } from '../helpers/build-test-app.js';
 import { batchUpdate, createUser, sendMessage } from '../helpers/factories.js';
-import { assertDetail, type MailboxMessageBody, type MailboxMessagesPage, mailboxMessages, sendMail, storedMessageIds } from './mailbox-support.js';
+import { indexUnindexedMessages } from '../../src/modules/mailbox/search-index.js';
+import { assertDetail, insertMail, type MailboxMessageBody, type MailboxMessagesPage, mailboxMessages, sendMail, storedMessageIds } from './mailbox-support.js';
 
 /** The ids a search answers, newest first as listed. */
 async function search(app: FastifyInstance, userId: number, q: string, extra = ''): Promise<number[]> {
@@ -361,4 +362,31 @@ test('a message is searchable as soon as it is created, through /msg/create/, PO
   // The reply's subject ("Re: Zebra crossing") is searchable too.
   assert.deepEqual(await search(app, bob.id, 'zebra quokka'), [reply.id]);
   assert.deepEqual(await search(app, ada.id, 'zebra', '&folder=sent'), [reply.id]);
+});
+
+test('in a mailbox larger than the first look (1,000 newest), hits on both sides of it are listed newest first, paged without a gap', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  // Old matches, then 1,200 newer messages of which only a few match: the search must go past the newest 1,000.
+  const oldHits = [await mail(app, bob.id, ada.id, 'Needle one', 'old'), await mail(app, bob.id, ada.id, 'hay', 'needles two')];
+  const bulk = await insertMail(app, bob.id, ada.id, 1200);
+  const indexed = await indexUnindexedMessages(app.db);
+  assert.equal(indexed, 1200, 'the bulk rows went in without the service, so the rebuild indexes them');
+  const recentHits = [await mail(app, bob.id, ada.id, 'needle three', 'new'), await mail(app, bob.id, ada.id, 'x', 'NEEDLE four')];
+  // Another user's matches are outside Ada's listing on both sides.
+  await mail(app, ada.id, bob.id, 'needle for bob', 'not Ada’s');
+  const expected = [...recentHits, ...oldHits].sort((a, b) => b - a);
+
+  assert.deepEqual(await search(app, ada.id, 'needle'), expected);
+  const seen: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: MailboxMessagesPage = await mailboxMessages(app, ada.id, `?q=needle&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+    seen.push(...page.messages.map((message) => message.id));
+    cursor = page.next_cursor;
+  } while (cursor !== null && seen.length < 10);
+  assert.deepEqual(seen, expected);
+  // A bulk subject ("bulk #350", older than the newest 1,000) is found too; no other starts with 350.
+  assert.deepEqual(await search(app, ada.id, 'bulk 350'), [bulk[350]]);
 });

@@ -1,5 +1,5 @@
 /** SQL for the mailbox views. Every function takes the database (or a transaction) first. */
-import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import { dialectOf } from '../../db/create-db.js';
 import { type Database, type Folder, MAILBOX_FOLDERS, type UnreadMark } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
@@ -45,8 +45,8 @@ const MAILBOX_COLUMNS = [
   'recipient.email as to_email',
 ] as const;
 
-/** Messages with their participants' addresses, in one query. */
-function selectMailboxRows(db: Db): MailboxQueryBuilder {
+/** Messages with their participants' addresses, in one query (from `db`, or from a WITH clause's query creator). */
+function selectMailboxRows(db: Pick<Db, 'selectFrom'>): MailboxQueryBuilder {
   return db
     .selectFrom('messages')
     .innerJoin('users as sender', 'sender.id', 'messages.from_userid')
@@ -150,14 +150,11 @@ async function searchNewestFirst(
   // A window that was not full held the whole rest of the listing.
   if (Number(recent.rows) < SEARCH_WINDOW || recent.oldest === null) return rows;
   const oldest = Number(recent.oldest);
-  const older = await db
-    // Materialized: the GIN index finds every hit first (no plan may trade it for a scan of the mailbox).
-    .with((cte) => cte('hits').materialized(), (qb) => qb.selectFrom('messages').select('messages.id').where(matches))
-    .selectFrom('messages')
-    .innerJoin('users as sender', 'sender.id', 'messages.from_userid')
-    .innerJoin('users as recipient', 'recipient.id', 'messages.to_userid')
-    .select(MAILBOX_COLUMNS)
-    .where('messages.id', 'in', (eb) => eb.selectFrom('hits').select('hits.id'))
+  const older = await selectMailboxRows(
+    // Materialized: the full-text index finds every hit first (no plan may trade it for a scan of the mailbox).
+    db.with((cte) => cte('hits').materialized(), (qb) => qb.selectFrom('messages').select('messages.id').where(matches)),
+  )
+    .where('messages.id', 'in', sql<number>`(select id from hits)`)
     .where('messages.id', '<', oldest)
     .where(listed)
     .orderBy('messages.id', 'desc')
