@@ -347,16 +347,41 @@ async function loadSearchMailbox(baseUrl: string, file: string, senders: number[
   return reader.id;
 }
 
-/** Each search answers 200 with as many messages as the corpus says (at most the page); false otherwise. */
+/**
+ * fetch, once more if the connection was closed under it: loading the mailbox keeps this process busy
+ * past the service's keep-alive timeout, so the pooled connection it reuses next may be gone.
+ */
+async function fetchAgainIfClosed(url: string): Promise<Response> {
+  try {
+    return await fetch(url);
+  } catch {
+    return fetch(url);
+  }
+}
+
+/**
+ * Each search answers 200 with as many messages as the corpus says (at most the page), false otherwise;
+ * and how long each takes alone (one request at a time, after a first one to warm up), median and slowest.
+ */
 async function checkSearches(baseUrl: string, reader: number, queries: { kind: string; query: string; matches: number }[]): Promise<boolean> {
   let correct = true;
   for (const { kind, query, matches } of queries) {
-    const response = await fetch(`${baseUrl}${searchPath(reader, query)}`);
+    const url = `${baseUrl}${searchPath(reader, query)}`;
+    const response = await fetchAgainIfClosed(url);
     const body = response.ok ? ((await response.json()) as { messages: unknown[] }) : undefined;
     const expected = Math.min(matches, 50);
     const ok = body?.messages.length === expected;
     correct &&= ok;
-    log(`  ${kind.padEnd(15)} q=${JSON.stringify(query).padEnd(24)} ${String(matches).padStart(6)} matches${ok ? '' : `: answered ${response.status} with ${body?.messages.length ?? 'no'} messages, expected ${expected}`}`);
+    const times: number[] = [];
+    for (let run = 0; run < 20; run += 1) {
+      const started = performance.now();
+      await (await fetch(url)).arrayBuffer();
+      times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    const timing = `alone: median ${times[10]!.toFixed(1)} ms, slowest ${times.at(-1)!.toFixed(1)} ms`;
+    const verdict = ok ? '' : `; WRONG: answered ${response.status} with ${body?.messages.length ?? 'no'} messages, expected ${expected}`;
+    log(`  ${kind.padEnd(15)} q=${JSON.stringify(query).padEnd(20)} ${String(matches).padStart(6)} matches, ${timing}${verdict}`);
   }
   return correct;
 }
