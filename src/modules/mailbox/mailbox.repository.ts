@@ -131,28 +131,29 @@ async function searchNewestFirst(
   beforeId: number | undefined,
   count: number,
 ): Promise<MailboxRow[]> {
-  const matches = matchesSearch(dialectOf(db), search);
+  const dialect = dialectOf(db);
   let window = db.selectFrom('messages').select('messages.id').where(listed);
   if (beforeId !== undefined) window = window.where('messages.id', '<', beforeId);
   window = window.orderBy('messages.id', 'desc').limit(SEARCH_WINDOW);
-  const rows = await selectMailboxRows(db)
-    .where('messages.id', 'in', window)
-    .where(matches)
-    .orderBy('messages.id', 'desc')
-    .limit(count)
-    .execute();
-  if (rows.length === count) return rows;
   const recent = await db
     .with('recent', () => window)
     .selectFrom('recent')
     .select((eb) => [eb.fn.countAll<number>().as('rows'), eb.fn.min('recent.id').as('oldest')])
     .executeTakeFirstOrThrow();
-  // A window that was not full held the whole rest of the listing.
-  if (Number(recent.rows) < SEARCH_WINDOW || recent.oldest === null) return rows;
+  if (recent.oldest === null) return [];
   const oldest = Number(recent.oldest);
+  const rows = await selectMailboxRows(db)
+    .where('messages.id', 'in', window)
+    .where(matchesSearch(dialect, search, { from: oldest, below: beforeId }))
+    .orderBy('messages.id', 'desc')
+    .limit(count)
+    .execute();
+  // Done when the page is full, or when the window was not: it then held the whole rest of the listing.
+  if (rows.length === count || Number(recent.rows) < SEARCH_WINDOW) return rows;
+  const matchesOlder = matchesSearch(dialect, search, { below: oldest });
   const older = await selectMailboxRows(
     // Materialized: the full-text index finds every hit first (no plan may trade it for a scan of the mailbox).
-    db.with((cte) => cte('hits').materialized(), (qb) => qb.selectFrom('messages').select('messages.id').where(matches)),
+    db.with((cte) => cte('hits').materialized(), (qb) => qb.selectFrom('messages').select('messages.id').where(matchesOlder)),
   )
     .where('messages.id', 'in', sql<number>`(select id from hits)`)
     .where('messages.id', '<', oldest)
