@@ -504,7 +504,7 @@ export interface components {
             /** @description "Y" or "N"; always "N" on the sender’s side. */
             unread: "Y" | "N";
             /**
-             * @description When the service stored it: UTC, RFC 3339 with milliseconds. null for messages stored before times were kept.
+             * @description When the service stored it: UTC, RFC 3339 date-time with milliseconds. null for messages stored before times were kept.
              * @example 2026-11-26T12:00:00.000Z
              */
             created_at: string | null;
