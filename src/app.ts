@@ -16,6 +16,7 @@ import metricsPlugin, { ServiceMetrics } from './plugins/metrics.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js';
 import spamPlugin from './plugins/spam.js';
+import mailboxEventsPlugin from './plugins/mailbox-events.js';
 import webInbox from './plugins/web-inbox.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { AccessTokens } from './modules/auth/tokens.js';
@@ -77,6 +78,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   await app.register(dbPlugin, database);
   await app.register(spamPlugin, { settings: spamReportsSettings(config), ...(metrics ? { observer: metrics.spamReports } : {}) });
+  await app.register(mailboxEventsPlugin, { config });
   // Headers and CORS first, so a preflight is answered before authentication looks for a token.
   await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
   const tokens =

@@ -41,6 +41,17 @@ export interface HttpTimeouts {
   readonly socketIdleMs: number;
 }
 
+export interface EventsSettings {
+  /** open streams per user on one instance; a new one closes the oldest beyond this */
+  readonly maxPerUser: number;
+  /** open streams per instance; beyond this a new one is answered 503 */
+  readonly maxStreams: number;
+  /** a comment line this often on every stream */
+  readonly heartbeatMs: number;
+  /** at most one state event per stream this often (bursts are coalesced into the newest state) */
+  readonly minIntervalMs: number;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -80,6 +91,8 @@ export interface Config {
   readonly metricsEnabled: boolean;
   /** normalised (normalizeEmail) emails of the users who may read the moderation views when callers are known */
   readonly moderatorEmails: readonly string[];
+  /** GET /users/{id}/events: the push streams' bounds and pace */
+  readonly events: EventsSettings;
 }
 
 export class ConfigError extends Error {
@@ -273,5 +286,11 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: Object.freeze(readCorsOrigins(env)),
     metricsEnabled: readBoolean(env, 'METRICS_ENABLED', true),
     moderatorEmails: Object.freeze(readModeratorEmails(env)),
+    events: Object.freeze({
+      maxPerUser: readInteger(env, 'EVENTS_MAX_STREAMS_PER_USER', 5, 1, 100),
+      maxStreams: readInteger(env, 'EVENTS_MAX_STREAMS', 10_000, 1, 1_000_000),
+      heartbeatMs: readInteger(env, 'EVENTS_HEARTBEAT_MS', 25_000, 100, 600_000),
+      minIntervalMs: readInteger(env, 'EVENTS_MIN_INTERVAL_MS', 250, 0, 60_000),
+    }),
   });
 }

@@ -38,6 +38,13 @@ export class ThreadNotFound extends NotFound {
   }
 }
 
+/** A mailbox state that this database cannot bring up to date (another database's, or ahead of it). */
+export class CannotCalculateChanges extends HttpError {
+  constructor() {
+    super(410, 'Cannot calculate changes');
+  }
+}
+
 export class EmailAlreadyRegistered extends HttpError {
   constructor() {
     super(400, 'Email already registered');

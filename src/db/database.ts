@@ -48,6 +48,18 @@ export interface MessagesTable {
    * row, never read back. SQLite keeps them in the FTS5 table `messages_search` instead.
    */
   search_vector: ColumnType<never, RawBuilder<unknown> | undefined, never>;
+  /** the recipient's mailbox step at which it last changed (mailbox_states); NULL before migration 0006 */
+  recipient_seq: Optional<number>;
+  /** the recipient's mailbox step at which it arrived */
+  recipient_created_seq: Optional<number>;
+  /** the sender's mailbox step at which it was sent */
+  sender_seq: Optional<number>;
+}
+
+/** Per user: the step their mailbox is at; every change to it advances `seq` by one (modules/mailbox/mailbox-changes.repository.ts). */
+export interface MailboxStatesTable {
+  user_id: number;
+  seq: number;
 }
 
 /** One row per (sender, reporter): the recipient `reporter_id` reports `sender_id` as a spammer. */
@@ -79,6 +91,7 @@ export interface Database {
   spam_reports: SpamReportsTable;
   spam_counters: SpamCountersTable;
   settings: SettingsTable;
+  mailbox_states: MailboxStatesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

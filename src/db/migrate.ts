@@ -11,6 +11,7 @@ import * as mailboxIndexes from './migrations/0002-mailbox-indexes.js';
 import * as emailKey from './migrations/0003-email-key.js';
 import * as databaseGeneration from './migrations/0004-database-generation.js';
 import * as conversations from './migrations/0005-conversations.js';
+import * as mailboxChanges from './migrations/0006-mailbox-changes.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
 
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0003-email-key': emailKey,
   '0004-database-generation': databaseGeneration,
   '0005-conversations': conversations,
+  '0006-mailbox-changes': mailboxChanges,
 };
 
 function provider(dialect: DialectName): MigrationProvider {

@@ -30,6 +30,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** the authenticated user's id; undefined when the caller is anonymous (or AUTH_MODE is off) */
     callerId: number | undefined;
+    /** when the caller's token expires (epoch ms); undefined for anonymous callers */
+    tokenExpiresAt: number | undefined;
   }
   interface FastifyContextConfig {
     /** reachable without a token even when AUTH_MODE is required (sign-up, login, docs, health) */
@@ -63,6 +65,7 @@ function actingUserOf(request: FastifyRequest, where: ActingUser): unknown {
 
 async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
   app.decorateRequest('callerId', undefined);
+  app.decorateRequest('tokenExpiresAt', undefined);
   const { mode, tokens } = options;
   const moderators = new Set(options.moderatorEmails);
 
@@ -106,10 +109,11 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
       if (mode === 'required') throw new NotAuthenticated();
       return;
     }
-    const userId = token === '' ? undefined : await tokens.userIdOf(token);
+    const claims = token === '' ? undefined : await tokens.claimsOf(token);
     // A valid signature is not enough: the user it names must still exist and be active.
-    if (userId === undefined || !(await isActiveUser(app.db, userId))) throw new NotAuthenticated();
-    request.callerId = userId;
+    if (claims === undefined || !(await isActiveUser(app.db, claims.userId))) throw new NotAuthenticated();
+    request.callerId = claims.userId;
+    request.tokenExpiresAt = claims.expiresAt;
   });
 
   // What a known caller is shown is theirs alone: no shared cache may keep it.

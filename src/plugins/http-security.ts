@@ -62,7 +62,7 @@ async function httpSecurity(app: FastifyInstance, options: HttpSecurityOptions) 
     await app.register(cors, {
       origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
       methods: ['GET', 'HEAD', 'POST', 'PUT'],
-      exposedHeaders: ['retry-after', 'www-authenticate', 'x-request-id', 'x-page-truncated'],
+      exposedHeaders: ['retry-after', 'www-authenticate', 'x-request-id', 'x-page-truncated', 'mailbox-state'],
       // Tokens travel in the Authorization header, never in cookies.
       credentials: false,
       maxAge: 600,

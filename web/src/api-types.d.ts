@@ -284,6 +284,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{user_id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What changed in a mailbox since a state: ids created, updated and destroyed
+         * @description Each id appears once, in the list that says what to do with it (created then changed: `created`; gone: `destroyed`). Apply every page (`has_more_changes`) and the copy equals a fresh listing. States stay answerable for the life of the database. A state from another database, or one ahead of this one (a database restored from a backup), is `410 {"detail":"Cannot calculate changes"}`: reload. With a known caller (a token), only the caller’s own mailbox.
+         */
+        get: operations["get_changes_users__user_id__changes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A push stream of the mailbox’s state (Server-Sent Events)
+         * @description Stays open. With a token, the caller must be the user (Authorization header: with `fetch` streaming, no token goes into a URL); the stream ends when the token expires. A user may hold a few streams per instance (EVENTS_MAX_STREAMS_PER_USER, default 5): a new one beyond it closes the oldest. An instance full of streams answers 503. Changes made through any instance reach every instance’s streams.
+         */
+        get: operations["stream_events_users__user_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{user_id}/spam-reports": {
         parameters: {
             query?: never;
@@ -548,13 +588,16 @@ export interface components {
          *           "to_email": "bob@example.com"
          *         }
          *       ],
-         *       "next_cursor": "MTIz"
+         *       "next_cursor": "MTIz",
+         *       "state": "MGE4ZjNjMjEuNDIuMA"
          *     }
          */
         MailboxPage: {
             messages: components["schemas"]["MailboxMessage"][];
             /** @description Pass as `cursor` for the next (older) page; null on the last page. */
             next_cursor: string | null;
+            /** @description The mailbox’s state when this page was read (also the `Mailbox-State` header): follow changes from it with `/changes`. */
+            state: string;
         };
         /** MailboxMessageCreate */
         MailboxMessageCreate: {
@@ -637,6 +680,36 @@ export interface components {
             total: number;
             /** @description Of those, unread ones (always 0 for `sent`). */
             unread: number;
+        };
+        /**
+         * MailboxChanges
+         * @example {
+         *       "old_state": "MGE4ZjNjMjEuNDIuMA",
+         *       "new_state": "MGE4ZjNjMjEuNDUuMA",
+         *       "created": [
+         *         131
+         *       ],
+         *       "updated": [
+         *         120,
+         *         124
+         *       ],
+         *       "destroyed": [],
+         *       "has_more_changes": false
+         *     }
+         */
+        MailboxChanges: {
+            /** @description The state asked from (`since`); the current state when `since` was absent. */
+            old_state: string;
+            /** @description The state the client is at once it applied this answer. */
+            new_state: string;
+            /** @description Messages new to the mailbox since `old_state`: fetch them. */
+            created: number[];
+            /** @description Messages the client has whose folder or read state changed: fetch them again. */
+            updated: number[];
+            /** @description Messages that left the mailbox: drop them. */
+            destroyed: number[];
+            /** @description true: more changes follow; ask again with `since` = `new_state`. */
+            has_more_changes: boolean;
         };
         /**
          * SpamReportCount
@@ -1196,7 +1269,8 @@ export interface operations {
                      *           "to_email": "bob@example.com"
                      *         }
                      *       ],
-                     *       "next_cursor": "MTIz"
+                     *       "next_cursor": "MTIz",
+                     *       "state": "MGE4ZjNjMjEuNDIuMA"
                      *     }
                      */
                     "application/json": components["schemas"]["MailboxPage"];
@@ -1614,6 +1688,186 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"] | components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    get_changes_users__user_id__changes_get: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A state this service gave (`Mailbox-State`, a list’s `state`, or a `new_state`); absent: answers the current state only.
+                 * @example MGE4ZjNjMjEuNDIuMA
+                 */
+                since?: string;
+                /**
+                 * @description Ids per answer, 1 to 1000; with more changes, `has_more_changes` is true: ask again from `new_state`.
+                 * @example 500
+                 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The mailbox’s owner.
+                 * @example 2
+                 */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "old_state": "MGE4ZjNjMjEuNDIuMA",
+                     *       "new_state": "MGE4ZjNjMjEuNDUuMA",
+                     *       "created": [
+                     *         131
+                     *       ],
+                     *       "updated": [
+                     *         120,
+                     *         124
+                     *       ],
+                     *       "destroyed": [],
+                     *       "has_more_changes": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MailboxChanges"];
+                };
+            };
+            /** @description A known caller asking for someone else’s mailbox. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Not allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description No such user. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "User not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description The state cannot be brought up to date here: reload the mailbox. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Cannot calculate changes"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description Validation Error: the list of problems (HTTPValidationError), or one of the contract’s string details (HTTPError). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    stream_events_users__user_id__events_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The mailbox’s owner.
+                 * @example 2
+                 */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description A known caller asking for someone else’s mailbox. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Not allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description No such user. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "User not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description Validation Error: the list of problems (HTTPValidationError), or one of the contract’s string details (HTTPError). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description This instance holds as many streams as it may: try again later, or another instance. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Service unavailable"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
                 };
             };
         };

@@ -46,6 +46,11 @@ export class AccessTokens {
 
   /** The user id a valid token names; undefined for anything else (bad signature, expired, malformed, other algorithm). */
   async userIdOf(token: string): Promise<number | undefined> {
+    return (await this.claimsOf(token))?.userId;
+  }
+
+  /** A valid token's user id and expiry (epoch ms); undefined for anything else. */
+  async claimsOf(token: string): Promise<{ userId: number; expiresAt: number } | undefined> {
     if (token.length > MAX_TOKEN_LENGTH) return undefined;
     try {
       const { payload } = await jwtVerify(token, this.key, {
@@ -54,9 +59,9 @@ export class AccessTokens {
         audience: this.audience,
         requiredClaims: ['sub', 'exp'],
       });
-      if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) return undefined;
+      if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub) || typeof payload.exp !== 'number') return undefined;
       const userId = Number(payload.sub);
-      return Number.isSafeInteger(userId) ? userId : undefined;
+      return Number.isSafeInteger(userId) ? { userId, expiresAt: payload.exp * 1000 } : undefined;
     } catch {
       return undefined;
     }

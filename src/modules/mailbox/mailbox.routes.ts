@@ -1,13 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { MessageNotFound, ThreadNotFound, UserNotFound } from '../../errors.js';
+import { CannotCalculateChanges, MessageNotFound, ServiceUnavailable, ThreadNotFound, UserNotFound } from '../../errors.js';
 import { MAX_THREAD_MESSAGES } from '../../limits.js';
 import { markTruncated } from '../shared.schemas.js';
 import { userExists } from '../users/users.repository.js';
+import { foldChanges } from './mailbox-changes.js';
+import { currentSeq, readChanges } from './mailbox-changes.repository.js';
 import { decodeCursor, encodeCursor } from './mailbox-cursor.js';
+import { decodeState } from './mailbox-state.js';
 import { mailboxMessage, sideOf } from './mailbox-view.js';
 import { countByFolder, findMailboxMessage, listMailbox, listThread } from './mailbox.repository.js';
 import {
+  changesSchema,
+  DEFAULT_CHANGES_PAGE,
   DEFAULT_MAILBOX_PAGE,
+  eventsSchema,
   folderCountsSchema,
   getMailboxMessageSchema,
   getThreadSchema,
@@ -17,11 +23,21 @@ import {
 import { searchTerms } from './search-text.js';
 import { checkSendRequest, sendMessage } from './send-message.js';
 
+/** The response header that carries the mailbox's state on listings and counts. */
+export const MAILBOX_STATE_HEADER = 'mailbox-state';
+/** What an EventSource waits before reconnecting to a stream that ended (ms). */
+const RECONNECT_HINT_MS = 3000;
+const STREAMS_FULL_RETRY_SECONDS = 5;
+
 // A known caller (a token was given) sees and sends only as themselves (access, see plugins/auth.ts);
 // anonymous callers (AUTH_MODE off, or optional without a token) may use any mailbox, as every other route of the original lets them.
 export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
   async function assertUserExists(userId: number): Promise<void> {
     if (!(await userExists(app.db, userId))) throw new UserNotFound();
+  }
+
+  async function stateOf(userId: number): Promise<string> {
+    return app.mailboxEvents.stateText({ seq: await currentSeq(app.db, userId), afterId: 0 });
   }
 
   app.get('/users/:user_id/messages', { schema: listMailboxSchema, config: { access: { self: 'path' } } }, async (request, reply) => {
@@ -30,6 +46,9 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const limit = request.query.limit ?? DEFAULT_MAILBOX_PAGE;
     const beforeId = cursor === undefined ? undefined : decodeCursor(cursor);
     await assertUserExists(userId);
+    // Read before the messages: a page is never older than its state (at worst a change is told twice).
+    const state = await stateOf(userId);
+    reply.header(MAILBOX_STATE_HEADER, state);
     // One row more than asked tells whether an older page exists, so the last page says null.
     const page = await listMailbox(app.db, userId, {
       folder,
@@ -44,7 +63,7 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const more = page.truncated || page.rows.length > limit;
     markTruncated(reply, { truncated: page.truncated && rows.length < limit });
     const side = folder === 'sent' ? 'sent' : 'received';
-    return { messages: rows.map((row) => mailboxMessage(row, side)), next_cursor: more && last ? encodeCursor(last.id) : null };
+    return { messages: rows.map((row) => mailboxMessage(row, side)), next_cursor: more && last ? encodeCursor(last.id) : null, state };
   });
 
   app.post(
@@ -54,7 +73,8 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const senderId = request.params.user_id;
       checkSendRequest(request.body);
       await assertUserExists(senderId);
-      const sent = await sendMessage(app.db, senderId, request.body);
+      const { sent, states } = await sendMessage(app.db, senderId, request.body);
+      app.mailboxEvents.changed(states);
       return reply.code(201).send(mailboxMessage(sent, 'sent'));
     },
   );
@@ -78,8 +98,66 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return { thread_id: threadId, messages: rows.map((row) => mailboxMessage(row, sideOf(row, userId))) };
   });
 
-  app.get('/users/:user_id/folders', { schema: folderCountsSchema, config: { access: { self: 'path' } } }, async (request) => {
-    await assertUserExists(request.params.user_id);
-    return countByFolder(app.db, request.params.user_id);
+  app.get('/users/:user_id/folders', { schema: folderCountsSchema, config: { access: { self: 'path' } } }, async (request, reply) => {
+    const userId = request.params.user_id;
+    await assertUserExists(userId);
+    reply.header(MAILBOX_STATE_HEADER, await stateOf(userId));
+    return countByFolder(app.db, userId);
+  });
+
+  app.get('/users/:user_id/changes', { schema: changesSchema, config: { access: { self: 'path' } } }, async (request) => {
+    const userId = request.params.user_id;
+    const { since } = request.query;
+    const limit = request.query.limit ?? DEFAULT_CHANGES_PAGE;
+    const from = since === undefined ? undefined : decodeState(since);
+    await assertUserExists(userId);
+    if (from === undefined) {
+      const state = await stateOf(userId);
+      return { old_state: state, new_state: state, created: [], updated: [], destroyed: [], has_more_changes: false };
+    }
+    if (from.tag !== app.mailboxEvents.tag) throw new CannotCalculateChanges();
+    // A message is at most two rows (its received and sent sides): twice the limit, and one more, tells whether more follow.
+    const { current, rows } = await readChanges(app.db, userId, from, 2 * limit + 1);
+    // Ahead of this database: a state of a database since restored from an older backup.
+    if (from.seq > current) throw new CannotCalculateChanges();
+    const page = foldChanges(userId, from, rows, limit, current);
+    return {
+      old_state: since ?? '',
+      new_state: app.mailboxEvents.stateText(page.newState),
+      created: page.created,
+      updated: page.updated,
+      destroyed: page.destroyed,
+      has_more_changes: page.hasMoreChanges,
+    };
+  });
+
+  app.get('/users/:user_id/events', { schema: eventsSchema, config: { access: { self: 'path' } } }, async (request, reply) => {
+    const userId = request.params.user_id;
+    await assertUserExists(userId);
+    const { streams } = app.mailboxEvents;
+    if (!streams.hasRoom()) throw new ServiceUnavailable(STREAMS_FULL_RETRY_SECONDS);
+    const seq = await currentSeq(app.db, userId);
+    // From here the stream is ours: Fastify sends nothing more (its onSend hooks included, hence the headers here).
+    reply.hijack();
+    const response = reply.raw;
+    // No idle timeout: the heartbeat keeps proxies awake; a client that stops reading is dropped by the stream's buffer bound.
+    response.socket?.setTimeout(0);
+    const set = Object.entries(reply.getHeaders()).filter((entry): entry is [string, string | number | string[]] => entry[1] !== undefined);
+    response.writeHead(200, {
+      ...Object.fromEntries(set),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      // nginx and other proxies must pass events on at once, not buffer them.
+      'x-accel-buffering': 'no',
+      'x-request-id': request.id,
+    });
+    response.write(`retry: ${RECONNECT_HINT_MS}\n\n`);
+    streams.open(userId, response, request.tokenExpiresAt);
+    streams.notify(userId, seq);
+    // A change between the read above and the stream's opening would not be heard: read once more.
+    currentSeq(app.db, userId).then(
+      (latest) => streams.notify(userId, latest),
+      () => {},
+    );
   });
 };

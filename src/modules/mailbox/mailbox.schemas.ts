@@ -14,6 +14,8 @@ import { detailAnswer, UnprocessableBody } from '../shared.schemas.js';
 
 export const MAX_MAILBOX_PAGE = 200;
 export const DEFAULT_MAILBOX_PAGE = 50;
+export const MAX_CHANGES_PAGE = 1000;
+export const DEFAULT_CHANGES_PAGE = 500;
 
 const UserId = Type.Integer({ description: 'The mailbox’s owner.', examples: [2] });
 export const MailboxParams = Type.Object({ user_id: UserId });
@@ -108,8 +110,11 @@ export const MailboxPage = Type.Object(
     next_cursor: Type.Union([Type.String(), Type.Null()], {
       description: 'Pass as `cursor` for the next (older) page; null on the last page.',
     }),
+    state: Type.String({
+      description: 'The mailbox’s state when this page was read (also the `Mailbox-State` header): follow changes from it with `/changes`.',
+    }),
   },
-  { $id: 'MailboxPage', examples: [{ messages: [EXAMPLE_MESSAGE], next_cursor: 'MTIz' }] },
+  { $id: 'MailboxPage', examples: [{ messages: [EXAMPLE_MESSAGE], next_cursor: 'MTIz', state: 'MGE4ZjNjMjEuNDIuMA' }] },
 );
 
 export const MailboxThread = Type.Object(
@@ -277,4 +282,84 @@ export const folderCountsSchema = {
   description: `Always the four folders, zeros included. ${OWN_ONLY}`,
   params: MailboxParams,
   response: { 200: FolderCounts, 403: notAllowed, 404: userNotFound, 422: UnprocessableBody },
+};
+
+const STATE_EXAMPLE = 'MGE4ZjNjMjEuNDIuMA';
+
+export const ChangesQuery = Type.Object({
+  since: Type.Optional(
+    Type.String({
+      description: 'A state this service gave (`Mailbox-State`, a list’s `state`, or a `new_state`); absent: answers the current state only.',
+      examples: [STATE_EXAMPLE],
+    }),
+  ),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_CHANGES_PAGE,
+      default: DEFAULT_CHANGES_PAGE,
+      description: `Ids per answer, 1 to ${MAX_CHANGES_PAGE}; with more changes, \`has_more_changes\` is true: ask again from \`new_state\`.`,
+      examples: [DEFAULT_CHANGES_PAGE],
+    }),
+  ),
+});
+
+export const MailboxChanges = Type.Object(
+  {
+    old_state: Type.String({ description: 'The state asked from (`since`); the current state when `since` was absent.' }),
+    new_state: Type.String({ description: 'The state the client is at once it applied this answer.' }),
+    created: Type.Array(Type.Integer(), { description: 'Messages new to the mailbox since `old_state`: fetch them.' }),
+    updated: Type.Array(Type.Integer(), { description: 'Messages the client has whose folder or read state changed: fetch them again.' }),
+    destroyed: Type.Array(Type.Integer(), { description: 'Messages that left the mailbox: drop them.' }),
+    has_more_changes: Type.Boolean({ description: 'true: more changes follow; ask again with `since` = `new_state`.' }),
+  },
+  {
+    $id: 'MailboxChanges',
+    examples: [{ old_state: STATE_EXAMPLE, new_state: 'MGE4ZjNjMjEuNDUuMA', created: [131], updated: [120, 124], destroyed: [], has_more_changes: false }],
+  },
+);
+
+export const MailboxEventsStream = Type.String({
+  description:
+    'Server-Sent Events. `event: state` with `data: {"state":"<state>"}` when the mailbox’s state advances (bursts coalesced, at most one ' +
+    'every 250 ms by default; the first at once, with the current state); a comment line `: keep-alive` every 25 s. The client then asks ' +
+    '`GET /users/{id}/changes?since=<its state>`.',
+  examples: ['event: state\ndata: {"state":"MGE4ZjNjMjEuNDUuMA"}\n\n: keep-alive\n\n'],
+});
+
+export const changesSchema = {
+  operationId: 'get_changes_users__user_id__changes_get',
+  tags: ['mailbox'],
+  summary: 'What changed in a mailbox since a state: ids created, updated and destroyed',
+  description:
+    'Each id appears once, in the list that says what to do with it (created then changed: `created`; gone: `destroyed`). Apply every page ' +
+    '(`has_more_changes`) and the copy equals a fresh listing. States stay answerable for the life of the database. ' +
+    `A state from another database, or one ahead of this one (a database restored from a backup), is \`410 {"detail":"Cannot calculate changes"}\`: reload. ${OWN_ONLY}`,
+  params: MailboxParams,
+  querystring: ChangesQuery,
+  response: {
+    200: MailboxChanges,
+    403: notAllowed,
+    404: userNotFound,
+    410: detailAnswer('The state cannot be brought up to date here: reload the mailbox.', 'Cannot calculate changes'),
+    422: UnprocessableBody,
+  },
+};
+
+export const eventsSchema = {
+  operationId: 'stream_events_users__user_id__events_get',
+  tags: ['mailbox'],
+  summary: 'A push stream of the mailbox’s state (Server-Sent Events)',
+  description:
+    'Stays open. With a token, the caller must be the user (Authorization header: with `fetch` streaming, no token goes into a URL); the stream ' +
+    'ends when the token expires. A user may hold a few streams per instance (EVENTS_MAX_STREAMS_PER_USER, default 5): a new one beyond it ' +
+    'closes the oldest. An instance full of streams answers 503. Changes made through any instance reach every instance’s streams.',
+  params: MailboxParams,
+  response: {
+    200: { description: 'The stream.', content: { 'text/event-stream': { schema: MailboxEventsStream } } },
+    403: notAllowed,
+    404: userNotFound,
+    422: UnprocessableBody,
+    503: detailAnswer('This instance holds as many streams as it may: try again later, or another instance.', 'Service unavailable'),
+  },
 };

@@ -8,6 +8,7 @@ import { MessageNotFound, RequestValidationError, UserNotFound } from '../../err
 import { MAX_SUBJECT_LENGTH } from '../../limits.js';
 import { insertMessage } from '../messages/messages.repository.js';
 import { findUserIdByEmail } from '../users/users.repository.js';
+import type { AdvancedStates } from './mailbox-changes.repository.js';
 import { findMailboxMessage, type MailboxRow } from './mailbox.repository.js';
 
 export interface SendRequest {
@@ -46,8 +47,8 @@ function otherParticipant(message: MailboxRow, userId: number): number {
   return message.from_userid === userId ? message.to_userid : message.from_userid;
 }
 
-/** Sends as `senderId` (who exists) and returns the stored message, addresses included. */
-export async function sendMessage(db: Kysely<Database>, senderId: number, body: SendRequest): Promise<MailboxRow> {
+/** Sends as `senderId` (who exists): the stored message, addresses included, and the mailbox steps it made. */
+export async function sendMessage(db: Kysely<Database>, senderId: number, body: SendRequest): Promise<{ sent: MailboxRow; states: AdvancedStates }> {
   const original = body.in_reply_to === undefined ? undefined : await findMailboxMessage(db, senderId, body.in_reply_to);
   if (body.in_reply_to !== undefined && original === undefined) throw new MessageNotFound();
   const recipientId = await recipientOf(db, body, original, senderId);
@@ -60,10 +61,10 @@ export async function sendMessage(db: Kysely<Database>, senderId: number, body: 
     thread_id: original ? (original.thread_id ?? original.id) : undefined,
     in_reply_to: original?.id,
   });
-  const sent = await findMailboxMessage(db, senderId, stored.id);
+  const sent = await findMailboxMessage(db, senderId, stored.message.id);
   // The sender's own message is in their mailbox from the moment it is stored: a missing one is a bug.
-  if (sent === undefined) throw new Error(`message ${stored.id} was stored but cannot be read back`);
-  return sent;
+  if (sent === undefined) throw new Error(`message ${stored.message.id} was stored but cannot be read back`);
+  return { sent, states: stored.states };
 }
 
 async function recipientOf(db: Kysely<Database>, body: SendRequest, original: MailboxRow | undefined, senderId: number): Promise<number> {

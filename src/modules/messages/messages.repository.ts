@@ -1,9 +1,10 @@
 /** SQL for messages. Every function takes the database or a transaction first. */
 import type { Kysely } from 'kysely';
-import { isForeignKeyViolation, lockRowsForUpdate } from '../../db/create-db.js';
+import { inTransaction, isForeignKeyViolation, lockRowsForUpdate } from '../../db/create-db.js';
 import type { Database, MessageRow } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { UserNotFound } from '../../errors.js';
+import { type AdvancedStates, advanceStates } from '../mailbox/mailbox-changes.repository.js';
 import { insertSearchable } from '../mailbox/search-index.js';
 import { MESSAGE_STATE_FIELDS, type MessageState, stateColumns, stateKey } from './batch-update.js';
 
@@ -23,16 +24,33 @@ export interface NewMessageInput {
 export const MESSAGE_COLUMNS = ['id', 'from_userid', 'to_userid', 'subject', 'message', 'folder', 'unread'] as const;
 export type ContractMessageRow = Pick<MessageRow, (typeof MESSAGE_COLUMNS)[number]>;
 
+export interface StoredMessage {
+  message: ContractMessageRow;
+  /** the sender's and the recipient's mailbox steps it made */
+  states: AdvancedStates;
+}
+
 /**
- * Stores a message with its time and indexes it for search in the same transaction (PostgreSQL: the
- * same statement). An unknown sender or recipient is refused by the foreign keys and answered 404.
+ * Stores a message with its time, in one transaction with what it changes: both mailboxes' states
+ * move a step on (mailbox-changes.repository.ts) and it is indexed for search. An unknown sender or
+ * recipient is refused by the foreign keys and answered 404.
  */
-export async function insertMessage(db: Db, input: NewMessageInput): Promise<ContractMessageRow> {
-  const row = { ...input, created_at: Date.now() };
+export async function insertMessage(db: Db, input: NewMessageInput): Promise<StoredMessage> {
   try {
-    return await insertSearchable(db, input, (trx, searchColumns) =>
-      trx.insertInto('messages').values({ ...row, ...searchColumns }).returning(MESSAGE_COLUMNS).executeTakeFirstOrThrow(),
-    );
+    return await inTransaction(db, async (trx) => {
+      const states = await advanceStates(trx, [input.from_userid, input.to_userid]);
+      const row = {
+        ...input,
+        created_at: Date.now(),
+        recipient_seq: states.get(input.to_userid),
+        recipient_created_seq: states.get(input.to_userid),
+        sender_seq: states.get(input.from_userid),
+      };
+      const message = await insertSearchable(trx, input, (db, searchColumns) =>
+        db.insertInto('messages').values({ ...row, ...searchColumns }).returning(MESSAGE_COLUMNS).executeTakeFirstOrThrow(),
+      );
+      return { message, states };
+    });
   } catch (error) {
     if (isForeignKeyViolation(error)) throw new UserNotFound();
     throw error;
@@ -88,19 +106,23 @@ export async function loadMessageStates(
     .select(['id', 'from_userid', 'to_userid', ...MESSAGE_STATE_FIELDS])
     .where('id', 'in', ids);
   if (recipientId !== undefined) query = query.where('to_userid', '=', recipientId);
-  return lockRowsForUpdate(db, query.orderBy('id')).execute();
+  // NO KEY UPDATE: a reply being stored (its in_reply_to key-share-locks the message) need not wait for the batch.
+  return lockRowsForUpdate(db, query.orderBy('id'), 'no key update').execute();
 }
 
-/** Writes new states with one UPDATE per distinct target state: a constant number of statements. */
-export async function updateMessageStates(db: Db, changes: { id: number; state: MessageState }[]): Promise<void> {
-  const byState = new Map<string, { state: MessageState; ids: number[] }>();
-  for (const { id, state } of changes) {
-    const key = stateKey(state);
-    const group = byState.get(key) ?? { state, ids: [] };
+/**
+ * Writes new states, each with the recipient's mailbox step it makes: one UPDATE per distinct
+ * (state, step), a constant number of statements (a batch holds at most 10 messages).
+ */
+export async function updateMessageStates(db: Db, changes: { id: number; state: MessageState; recipientSeq: number }[]): Promise<void> {
+  const groups = new Map<string, { state: MessageState; recipientSeq: number; ids: number[] }>();
+  for (const { id, state, recipientSeq } of changes) {
+    const key = `${stateKey(state)}@${recipientSeq}`;
+    const group = groups.get(key) ?? { state, recipientSeq, ids: [] };
     group.ids.push(id);
-    byState.set(key, group);
+    groups.set(key, group);
   }
-  for (const { state, ids } of byState.values()) {
-    await db.updateTable('messages').set(stateColumns(state)).where('id', 'in', ids).execute();
+  for (const { state, recipientSeq, ids } of groups.values()) {
+    await db.updateTable('messages').set({ ...stateColumns(state), recipient_seq: recipientSeq }).where('id', 'in', ids).execute();
   }
 }

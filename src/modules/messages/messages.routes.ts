@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AdvancedStates } from '../mailbox/mailbox-changes.repository.js';
 import { markTruncated, pageOf } from '../shared.schemas.js';
 import { parseBatchCommand } from './batch-update.js';
 import * as messages from './messages.repository.js';
@@ -12,7 +13,11 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/msg/create/',
     { schema: createMessageSchema, config: { access: { self: 'body' } }, preHandler: app.abuseLimits.messagesPerSender },
-    async (request) => messages.insertMessage(app.db, request.body),
+    async (request) => {
+      const { message, states } = await messages.insertMessage(app.db, request.body);
+      app.mailboxEvents.changed(states);
+      return message;
+    },
   );
 
   app.get('/msg/list/', { schema: listMessagesSchema, config: { access: 'caller' } }, async (request, reply) => {
@@ -24,7 +29,8 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put('/msg/list/', { schema: batchUpdateSchema, config: { access: 'caller' } }, async (request) => {
     const command = parseBatchCommand(request.body);
     // Ids that are not the caller's are skipped like unknown ids, so only a real recipient can report spam.
-    await applyBatchUpdate({ db: app.db, spamReports: app.spamReports }, command, request.callerId);
+    const context = { db: app.db, spamReports: app.spamReports, mailboxStatesChanged: (states: AdvancedStates) => app.mailboxEvents.changed(states) };
+    await applyBatchUpdate(context, command, request.callerId);
     return { msg: 'Success' };
   });
 };

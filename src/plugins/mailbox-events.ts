@@ -1,0 +1,78 @@
+/**
+ * Mailbox states and push: `app.mailboxEvents` names states (mailbox-state.ts), tells every instance
+ * when mailboxes move a step (push-transports.ts), and holds this instance's open streams
+ * (event-streams.ts). Streams end when the server begins to close, so shutdown is not held up by them.
+ */
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
+import { dialectOf } from '../db/create-db.js';
+import type { Database } from '../db/database.js';
+import { EventStreams } from '../modules/mailbox/event-streams.js';
+import { type AdvancedStates, currentSeqs } from '../modules/mailbox/mailbox-changes.repository.js';
+import { databaseTag, encodeState, type MailboxState } from '../modules/mailbox/mailbox-state.js';
+import { MemoryTransport, PostgresTransport, type PushTransport, RedisTransport, type StateNotice } from '../modules/mailbox/push-transports.js';
+import { databaseGeneration } from '../modules/spam/spam-ledger.repository.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    mailboxEvents: MailboxEvents;
+  }
+}
+
+export class MailboxEvents {
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** this database's tag: states of another database are told apart */
+    readonly tag: string,
+    readonly transport: PushTransport,
+    readonly streams: EventStreams,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  stateText(state: MailboxState): string {
+    return encodeState(this.tag, state);
+  }
+
+  /** After a commit: every instance's streams of these users hear their new states. Never throws. */
+  changed(states: AdvancedStates): void {
+    if (states.size === 0) return;
+    const notices: StateNotice[] = [...states].map(([userId, seq]) => ({ userId, seq }));
+    void this.transport.publish(notices);
+  }
+
+  /** After push was cut off: each open stream's user's state is read again, and sent if it moved. */
+  async resync(): Promise<void> {
+    try {
+      for (const [userId, seq] of await currentSeqs(this.db, this.streams.users())) this.streams.notify(userId, seq);
+    } catch (error) {
+      this.log.warn({ err: error }, 'push: could not read the states of open streams again');
+    }
+  }
+}
+
+function chooseTransport(app: FastifyInstance, config: Config, tag: string): PushTransport {
+  if (dialectOf(app.db) === 'postgres') return new PostgresTransport(app.db, config.databaseUrl, tag, app.log);
+  if (config.redisUrl) return new RedisTransport(config.redisUrl, config.redisKeyPrefix, config.redisTimeoutMs, tag, app.log);
+  return new MemoryTransport();
+}
+
+async function mailboxEventsPlugin(app: FastifyInstance, options: { config: Config }) {
+  const tag = databaseTag(await databaseGeneration(app.db));
+  const transport = chooseTransport(app, options.config, tag);
+  const streams = new EventStreams({ ...options.config.events, stateOf: (seq) => encodeState(tag, { seq, afterId: 0 }) });
+  const events = new MailboxEvents(app.db, tag, transport, streams, app.log);
+  await transport.start(
+    (notices) => {
+      for (const notice of notices) streams.notify(notice.userId, notice.seq);
+    },
+    () => void events.resync(),
+  );
+  app.log.debug({ transport: transport.name }, 'push: mailbox notices travel by this transport');
+  app.decorate('mailboxEvents', events);
+  app.addHook('preClose', async () => streams.closeAll());
+  app.addHook('onClose', () => transport.close());
+}
+
+export default fp(mailboxEventsPlugin, { name: 'mailbox-events', dependencies: ['db'] });
