@@ -79,6 +79,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(dbPlugin, database);
   await app.register(spamPlugin, { settings: spamReportsSettings(config), ...(metrics ? { observer: metrics.spamReports } : {}) });
   await app.register(mailboxEventsPlugin, { config });
+  metrics?.watchEventStreams(() => app.mailboxEvents.streams.size);
   // Headers and CORS first, so a preflight is answered before authentication looks for a token.
   await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
   const tokens =

@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Type } from 'typebox';
 import type { SpamReportsObserver } from '../modules/spam/spam-reports.js';
 
@@ -63,6 +63,18 @@ export class ServiceMetrics {
     return new Counter({ name, help, registers: [this.registry] });
   }
 
+  /** `event_streams_open`: the push streams open on this instance, read when scraped. */
+  watchEventStreams(openStreams: () => number): void {
+    new Gauge({
+      name: 'event_streams_open',
+      help: 'Push streams (GET /users/{id}/events) open on this instance',
+      registers: [this.registry],
+      collect() {
+        this.set(openStreams());
+      },
+    });
+  }
+
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
     this.requests.inc({ method, route, status_code: String(statusCode) });
     this.durations.observe({ method, route }, seconds);
@@ -104,7 +116,8 @@ async function metricsPlugin(app: FastifyInstance, { metrics }: MetricsPluginOpt
         summary: 'Prometheus metrics',
         description:
           'Process metrics; `http_requests_total{method,route,status_code}`; `http_request_duration_seconds{method,route}`; ' +
-          '`spam_reports_recorded_total`, `spam_reports_withdrawn_total`, `spam_counter_rebuilds_total`, `redis_errors_total`. ' +
+          '`spam_reports_recorded_total`, `spam_reports_withdrawn_total`, `spam_counter_rebuilds_total`, `redis_errors_total`; ' +
+          '`event_streams_open` (push streams on this instance). ' +
           'No token needed: keep it off the public internet, or set METRICS_ENABLED=false.',
         response: {
           200: {

@@ -42,6 +42,25 @@ describe('GET /metrics', () => {
     assert.ok(!body.includes('page-123'));
   });
 
+  test('event_streams_open counts the push streams open on this instance, up and down', async (t) => {
+    const { app } = await buildTestApp(t);
+    const ada = await createUser(app);
+    assert.equal(sample(await scrape(app), 'event_streams_open'), 0);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    assert.ok(address !== null && typeof address === 'object');
+    const streams = Array.from({ length: 2 }, () => new AbortController());
+    const responses = await Promise.all(
+      streams.map((stream) => fetch(`http://127.0.0.1:${address.port}/users/${ada.id}/events`, { signal: stream.signal })),
+    );
+    for (const response of responses) assert.equal(response.status, 200);
+    await eventually(async () => sample(await scrape(app), 'event_streams_open') === 2, 5000, '2 open streams');
+    streams[0]?.abort();
+    await eventually(async () => sample(await scrape(app), 'event_streams_open') === 1, 5000, '1 open streams');
+    streams[1]?.abort();
+    await eventually(async () => sample(await scrape(app), 'event_streams_open') === 0, 5000, '0 open streams');
+  });
+
   test('includes the default process metrics', async (t) => {
     const { app } = await buildTestApp(t);
     const body = await scrape(app);
