@@ -110,11 +110,8 @@ export class RedisTransport implements PushTransport {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) onNotices(decodeNotices(this.tag, message));
     });
-    let connectedBefore = false;
-    this.subscriber.on('ready', () => {
-      if (connectedBefore) resync();
-      connectedBefore = true;
-    });
+    // Every (re)connection: notices published while this instance was not subscribed are lost, so open streams read their states again.
+    this.subscriber.on('ready', resync);
     // Not awaited: an instance starts (and serves changes) while Redis is away; push follows when it is back.
     this.subscriber.subscribe(this.channel).catch((error: unknown) => this.log.warn({ err: error }, 'push: cannot subscribe yet'));
   }
@@ -125,6 +122,9 @@ export class RedisTransport implements PushTransport {
   }
 }
 
+/** What the LISTEN connection calls itself in pg_stat_activity. */
+export const PUSH_APPLICATION_NAME = 'inbox-api push';
+const LISTEN_CONNECT_TIMEOUT_MS = 5000;
 const FIRST_RECONNECT_MS = 250;
 const LAST_RECONNECT_MS = 5000;
 
@@ -152,7 +152,14 @@ export class PostgresTransport implements PushTransport {
   async start(onNotices: (notices: StateNotice[]) => void, resync: () => void): Promise<void> {
     const connect = async (attempt: number): Promise<void> => {
       if (this.closed) return;
-      const client = new pg.Client({ connectionString: this.url });
+      const client = new pg.Client({
+        connectionString: this.url,
+        application_name: PUSH_APPLICATION_NAME,
+        connectionTimeoutMillis: LISTEN_CONNECT_TIMEOUT_MS,
+        // A connection that died without a word (a network gone) is noticed by TCP keep-alive, then replaced.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+      });
       const retry = () => {
         if (this.closed || this.client !== client) return;
         this.client = undefined;
@@ -174,14 +181,16 @@ export class PostgresTransport implements PushTransport {
       try {
         await client.connect();
         await client.query(`LISTEN ${CHANNEL}`);
-        // Notices sent while this instance was not listening are lost: every stream reads its state again.
-        if (attempt > 0) resync();
+        // Notices sent while this instance was not listening (before its first LISTEN, or while the link was down)
+        // are lost: every open stream reads its state again.
+        resync();
       } catch (error) {
         if (attempt === 0) this.log.warn({ err: (error as Error).message }, 'push: cannot LISTEN yet; retrying');
         retry();
       }
     };
-    await connect(0);
+    // Not awaited: the instance starts and serves while the database is still coming; push follows.
+    void connect(0);
   }
 
   async close(): Promise<void> {
