@@ -19,6 +19,7 @@ import spamPlugin from './plugins/spam.js';
 import mailboxEventsPlugin from './plugins/mailbox-events.js';
 import webInbox from './plugins/web-inbox.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
+import { clientConfigRoutes } from './modules/auth/client-config.routes.js';
 import { AccessTokens } from './modules/auth/tokens.js';
 import { mailboxRoutes } from './modules/mailbox/mailbox.routes.js';
 import { messagesRoutes } from './modules/messages/messages.routes.js';
@@ -120,6 +121,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(messagesRoutes);
   await app.register(mailboxRoutes);
   await app.register(moderationRoutes);
+  await app.register(clientConfigRoutes, { authMode: config.authMode, tokenTtlSeconds: config.authTokenTtlSeconds });
   if (tokens) await app.register(authRoutes, { tokens });
   return app;
 }

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fastifyCompress from '@fastify/compress';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -14,10 +15,11 @@ export const INBOX_PREFIX = '/inbox/';
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const WEB_ROOTS = [`${projectRoot}web/public`, `${projectRoot}dist/web`];
 
-/** index.html is revalidated on every load (so a deploy shows at once); the scripts and styles it names are cached briefly. */
-function cacheControlOf(path: string): string {
-  return path.endsWith('.html') ? 'no-cache' : 'public, max-age=300';
-}
+/**
+ * Every file is revalidated on every load against its ETag (an unchanged file costs a 304 and no
+ * body), so a new release shows at once and never mixes with the old one's scripts.
+ */
+const CACHE_CONTROL = 'no-cache';
 
 async function webInbox(app: FastifyInstance) {
   const roots = WEB_ROOTS.filter((root) => existsSync(root));
@@ -28,12 +30,16 @@ async function webInbox(app: FastifyInstance) {
     web.addHook('onRoute', (route) => {
       route.config = { ...route.config, public: true };
     });
+    // Only here: the page's text files are worth compressing; the API's small JSON answers are not worth the CPU.
+    await web.register(fastifyCompress, { encodings: ['br', 'gzip'], threshold: 1024 });
     await web.register(fastifyStatic, {
       root: roots,
       prefix: INBOX_PREFIX,
       cacheControl: false,
-      setHeaders: (reply, path) => {
-        reply.header('cache-control', cacheControlOf(path));
+      etag: true,
+      lastModified: false,
+      setHeaders: (reply) => {
+        reply.header('cache-control', CACHE_CONTROL);
       },
     });
     // The router ignores trailing slashes, so this one route answers both /inbox/ (the page) and /inbox,

@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Process metrics; `http_requests_total{method,route,status_code}`; `http_request_duration_seconds{method,route}`; `spam_reports_recorded_total`, `spam_reports_withdrawn_total`, `spam_counter_rebuilds_total`, `redis_errors_total`. No token needed: keep it off the public internet, or set METRICS_ENABLED=false.
+         * @description Process metrics; `http_requests_total{method,route,status_code}`; `http_request_duration_seconds{method,route}`; `spam_reports_recorded_total`, `spam_reports_withdrawn_total`, `spam_counter_rebuilds_total`, `redis_errors_total`; `event_streams_open` (push streams on this instance). No token needed: keep it off the public internet, or set METRICS_ENABLED=false.
          */
         get: operations["metrics_metrics_get"];
         put?: never;
@@ -356,6 +356,23 @@ export interface paths {
          * @description From the spam-report ledger; only senders reported right now. With a known caller (a token), moderators only (MODERATOR_EMAILS).
          */
         get: operations["read_top_senders_spam_senders_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How to sign in here: the authentication mode, whether sign-up is open, token lifetime */
+        get: operations["client_config_auth_config_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -723,6 +740,22 @@ export interface components {
             user_id: number;
             /** @description Distinct users who currently report this sender. */
             reported_by: number;
+        };
+        /**
+         * ClientConfig
+         * @example {
+         *       "auth_mode": "required",
+         *       "sign_up": true,
+         *       "token_ttl_seconds": 3600
+         *     }
+         */
+        ClientConfig: {
+            /** @description `off`: no tokens (anyone acts as any user); `optional`: a token makes the caller known; `required`: every non-public route needs one. */
+            auth_mode: "off" | "optional" | "required";
+            /** @description Whether `POST /users/` accepts new accounts. */
+            sign_up: boolean;
+            /** @description How long a token from `POST /token` lasts; null when authentication is off. */
+            token_ttl_seconds: number | null;
         };
         /** LoginForm */
         LoginForm: {
@@ -1998,6 +2031,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"] | components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    client_config_auth_config_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "auth_mode": "required",
+                     *       "sign_up": true,
+                     *       "token_ttl_seconds": 3600
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClientConfig"];
                 };
             };
         };
