@@ -11,9 +11,16 @@
  * common word, two words, a word and a 2-3 letter prefix) and mailbox-open (GET /users/{id}/messages?limit=50
  * on that same mailbox). The 100,000 messages are written straight into the SQLite file and indexed
  * through the search index's own function, only when search or mailbox-open is run.
+ *
+ * Workload push (not autocannon): 1,000 users (written straight into the SQLite file) each open one
+ * Server-Sent Events stream (GET /users/{id}/events) on the service; then one message goes to each
+ * (POST /msg/create/, 16 at a time), and each message's delay from the send's answer to its stream's
+ * state event is measured (p50/p99; all 1,000 must arrive, p99 under 1 s). The service's RSS before
+ * and after the streams are opened gives the memory an open stream costs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, type ClientRequest, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +28,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createDatabase } from '../src/db/create-db.js';
+import { normalizeEmail } from '../src/email.js';
 import { indexUnindexedMessages } from '../src/modules/mailbox/search-index.js';
 
 const { values: options } = parseArgs({
@@ -390,6 +398,174 @@ function searchPath(reader: number, query: string): string {
   return `/users/${reader}/messages?q=${encodeURIComponent(query)}&limit=50`;
 }
 
+/** The push workload: this many users, each with one open stream and one message. */
+const PUSH_STREAMS = 1000;
+const PUSH_SENDS_AT_ONCE = 16;
+const PUSH_OPENS_AT_ONCE = 50;
+/** the issue's bound on a message's way to its stream (p99) */
+const PUSH_P99_GOAL_MS = 1000;
+/** how long the last events may take after the last send before they count as lost */
+const PUSH_WAIT_MS = 10_000;
+
+interface PushMeasurement {
+  streams: number;
+  received: number;
+  sendErrors: number;
+  /** delay from a send's answer to its stream's event (ms); an event ahead of the answer counts 0 */
+  p50: number;
+  p99: number;
+  max: number;
+  /** events that came before their send's answer was read */
+  aheadOfAnswer: number;
+  sendsPerSecond: number;
+  rssBeforeMb: number;
+  rssAfterMb: number;
+  kbPerStream: number;
+}
+
+/** One open event stream of the push workload: its first state, and when the next one came. */
+interface PushStream {
+  request: ClientRequest;
+  firstState: string | undefined;
+  nextAt: number | undefined;
+}
+
+/** The push workload's users, written straight into the SQLite file with a seeded user's password hash. */
+async function insertPushUsers(file: string, count: number): Promise<number[]> {
+  const { db } = createDatabase(`sqlite:${file}`, { timeoutMs: 60_000 });
+  try {
+    const { hashed_password } = await db.selectFrom('users').select('hashed_password').where('email_key', '=', 'bench0@example.com').executeTakeFirstOrThrow();
+    const emails = Array.from({ length: count }, (_, index) => `push${index}@example.com`);
+    const ids: number[] = [];
+    await db.transaction().execute(async (trx) => {
+      for (let start = 0; start < emails.length; start += 200) {
+        const rows = emails.slice(start, start + 200).map((email) => ({ email, email_key: normalizeEmail(email), hashed_password }));
+        ids.push(...(await trx.insertInto('users').values(rows).returning('id').execute()).map((row) => row.id));
+      }
+    });
+    return ids;
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Opens a stream and resolves once its first state event is in; later state events set `nextAt`. */
+function openPushStream(baseUrl: string, userId: number, agent: Agent): Promise<PushStream> {
+  return new Promise((resolve, reject) => {
+    const stream: PushStream = { request: httpRequest(`${baseUrl}/users/${userId}/events`, { agent }), firstState: undefined, nextAt: undefined };
+    stream.request.on('error', reject);
+    stream.request.once('response', (response) => {
+      if (response.statusCode !== 200) {
+        reject(new Error(`GET /users/${userId}/events answered ${response.statusCode}`));
+        response.resume();
+        return;
+      }
+      response.setEncoding('utf8');
+      let pending = '';
+      response.on('data', (chunk: string) => {
+        const arrivedAt = performance.now();
+        pending += chunk;
+        const blocks = pending.split('\n\n');
+        pending = blocks.pop() ?? '';
+        for (const block of blocks) {
+          const lines = block.split('\n');
+          if (!lines.includes('event: state')) continue;
+          const data = lines.find((line) => line.startsWith('data: '));
+          const state = data === undefined ? undefined : (JSON.parse(data.slice(6)) as { state: string }).state;
+          if (stream.firstState === undefined) {
+            stream.firstState = state;
+            resolve(stream);
+          } else if (state !== stream.firstState) {
+            stream.nextAt ??= arrivedAt;
+          }
+        }
+      });
+      response.on('error', () => {});
+    });
+    stream.request.end();
+  });
+}
+
+/** The service's RSS once it has settled (the lowest of a few samples a quarter second apart). */
+async function settledRss(pid: number): Promise<number> {
+  let lowest = Number.POSITIVE_INFINITY;
+  for (let sample = 0; sample < 8; sample += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    lowest = Math.min(lowest, residentMegabytes(pid));
+  }
+  return lowest;
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!;
+}
+
+async function measurePush(baseUrl: string, databaseFile: string, pid: number, senderId: number): Promise<PushMeasurement> {
+  const userIds = await insertPushUsers(databaseFile, PUSH_STREAMS);
+  const rssBeforeMb = await settledRss(pid);
+  // Its own sockets, one per stream, none pooled or reused: the global agent's limits do not apply.
+  const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+  const streams: PushStream[] = [];
+  try {
+    for (let start = 0; start < userIds.length; start += PUSH_OPENS_AT_ONCE) {
+      streams.push(...(await Promise.all(userIds.slice(start, start + PUSH_OPENS_AT_ONCE).map((userId) => openPushStream(baseUrl, userId, agent)))));
+    }
+    const rssAfterMb = await settledRss(pid);
+    log(`  ${streams.length} streams open; service RSS ${rssBeforeMb.toFixed(1)} MB before, ${rssAfterMb.toFixed(1)} MB with them`);
+
+    const answeredAt: number[] = new Array<number>(userIds.length);
+    let sendErrors = 0;
+    let next = 0;
+    const sendsStarted = performance.now();
+    const sender = async () => {
+      for (let index = next++; index < userIds.length; index = next++) {
+        const response = await fetch(`${baseUrl}/msg/create/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ from_userid: senderId, to_userid: userIds[index], subject: 'Push', message: 'A message for the push benchmark.' }),
+        });
+        await response.arrayBuffer();
+        answeredAt[index] = performance.now();
+        if (!response.ok) sendErrors += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: PUSH_SENDS_AT_ONCE }, sender));
+    const sendSeconds = (performance.now() - sendsStarted) / 1000;
+    const deadline = performance.now() + PUSH_WAIT_MS;
+    while (streams.some((stream) => stream.nextAt === undefined) && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    const delays: number[] = [];
+    let aheadOfAnswer = 0;
+    streams.forEach((stream, index) => {
+      if (stream.nextAt === undefined || answeredAt[index] === undefined) return;
+      const delay = stream.nextAt - answeredAt[index];
+      if (delay < 0) aheadOfAnswer += 1;
+      delays.push(Math.max(0, delay));
+    });
+    delays.sort((a, b) => a - b);
+    const round = (ms: number) => Math.round(ms * 10) / 10;
+    return {
+      streams: streams.length,
+      received: delays.length,
+      sendErrors,
+      p50: round(percentile(delays, 0.5)),
+      p99: round(percentile(delays, 0.99)),
+      max: round(delays.at(-1) ?? Number.NaN),
+      aheadOfAnswer,
+      sendsPerSecond: Math.round(userIds.length / sendSeconds),
+      rssBeforeMb: round(rssBeforeMb),
+      rssAfterMb: round(rssAfterMb),
+      kbPerStream: round(((rssAfterMb - rssBeforeMb) * 1024) / Math.max(1, streams.length)),
+    };
+  } finally {
+    for (const stream of streams) stream.request.destroy();
+    agent.destroy();
+  }
+}
+
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const KEY_PREFIX = `bench:${process.pid}:`;
 
@@ -492,19 +668,36 @@ async function main() {
       const measured = await measure(serviceUrl, workload, service.pid!);
       results.push({ ...measured, ratio: Math.round((measured.requestsPerSecond / baseline.requestsPerSecond) * 100) / 100 });
     }
+    let push: PushMeasurement | undefined;
+    if (runs('push')) {
+      log(`push: ${PUSH_STREAMS} event streams, then a message to each, ${PUSH_SENDS_AT_ONCE} at a time …`);
+      push = await measurePush(serviceUrl, databaseFile, service.pid!, users[0]!.id);
+    }
 
     if (options.json) {
-      console.log(JSON.stringify({ connections, durationSeconds: duration, results }, null, 2));
+      console.log(JSON.stringify({ connections, durationSeconds: duration, results, ...(push ? { push } : {}) }, null, 2));
     } else {
       console.log(`\n| workload | req/s | p50 ms | p99 ms | errors | ratio to bare | max RSS MB |`);
       console.log(`|---|---:|---:|---:|---:|---:|---:|`);
       for (const row of results) {
         console.log(`| ${row.workload} | ${row.requestsPerSecond} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.ratio.toFixed(2)} | ${row.maxRssMb} |`);
       }
+      if (push) {
+        // req/s: the messages' rate; p50/p99: from a send's answer to its stream's event; errors: failed sends and events that never came.
+        console.log(`| push | ${push.sendsPerSecond} | ${push.p50} | ${push.p99} | ${push.sendErrors + push.streams - push.received} | – | ${push.rssAfterMb} |`);
+        console.log(
+          `\npush: ${push.streams} streams open on one instance, one per user; a message to each (${PUSH_SENDS_AT_ONCE} at a time, ${push.sendsPerSecond}/s): ` +
+            `${push.received}/${push.streams} events received, from the send's answer to the event p50 ${push.p50} ms, p99 ${push.p99} ms, max ${push.max} ms` +
+            `${push.aheadOfAnswer > 0 ? ` (${push.aheadOfAnswer} came before their send's answer: counted 0)` : ''}.` +
+            `\nmemory: service RSS ${push.rssBeforeMb} MB before the streams, ${push.rssAfterMb} MB with ${push.streams} open: ${push.kbPerStream} KB per open stream.`,
+        );
+      }
     }
-    const failed = results.some((row) => row.errors > 0) || !searchesCorrect;
+    const pushFailed = push !== undefined && (push.received < push.streams || push.sendErrors > 0 || !(push.p99 < PUSH_P99_GOAL_MS));
+    const failed = results.some((row) => row.errors > 0) || !searchesCorrect || pushFailed;
     if (results.some((row) => row.errors > 0)) console.error('some requests failed (non-2xx or errors): see the errors column');
     if (!searchesCorrect) console.error('some searches answered other than the corpus says: see "search queries" above');
+    if (pushFailed) console.error(`push: every stream must get its event, with p99 under ${PUSH_P99_GOAL_MS} ms: see the push line`);
     process.exitCode = failed ? 1 : 0;
   } finally {
     stopAll();

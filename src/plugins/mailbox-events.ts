@@ -11,7 +11,7 @@ import { dialectOf } from '../db/create-db.js';
 import type { Database } from '../db/database.js';
 import { EventStreams } from '../modules/mailbox/event-streams.js';
 import { type AdvancedStates, currentSeqs } from '../modules/mailbox/mailbox-changes.repository.js';
-import { databaseTag, encodeState, type MailboxState } from '../modules/mailbox/mailbox-state.js';
+import { databaseTag, encodeState, type MailboxState, wholeStep } from '../modules/mailbox/mailbox-state.js';
 import { MemoryTransport, PostgresTransport, type PushTransport, RedisTransport, type StateNotice } from '../modules/mailbox/push-transports.js';
 import { databaseGeneration } from '../modules/spam/spam-ledger.repository.js';
 
@@ -61,7 +61,7 @@ function chooseTransport(app: FastifyInstance, config: Config, tag: string): Pus
 async function mailboxEventsPlugin(app: FastifyInstance, options: { config: Config }) {
   const tag = databaseTag(await databaseGeneration(app.db));
   const transport = chooseTransport(app, options.config, tag);
-  const streams = new EventStreams({ ...options.config.events, stateOf: (seq) => encodeState(tag, { seq, afterId: 0 }) });
+  const streams = new EventStreams({ ...options.config.events, stateOf: (seq) => encodeState(tag, wholeStep(seq)) });
   const events = new MailboxEvents(app.db, tag, transport, streams, app.log);
   await transport.start(
     (notices) => {

@@ -157,3 +157,111 @@ export function pickContractKeys(message: MailboxMessageBody): MessageBody {
   const { id, from_userid, to_userid, subject, message: text, folder, unread } = message;
   return { id, from_userid, to_userid, subject, message: text, folder, unread };
 }
+
+// ---- Mailbox states and changes (issue 15): /changes, the Mailbox-State header, and a client's local copy. ----
+
+export interface ChangesBody {
+  old_state: string;
+  new_state: string;
+  created: number[];
+  updated: number[];
+  destroyed: number[];
+  has_more_changes: boolean;
+}
+
+/** GET /users/{id}/changes with a raw query (`?since=…&limit=…`): the raw answer, for refusals. */
+export function getChanges(app: FastifyInstance, userId: number, query = '', headers: Headers = {}) {
+  return app.inject({ method: 'GET', url: `/users/${userId}/changes${query}`, headers });
+}
+
+/**
+ * GET /users/{id}/changes?since=…&limit=… that must succeed, checked for what every answer promises:
+ * exactly the six keys, old_state = since, each id at most once in all three lists, at most `limit` ids.
+ */
+export async function changesSince(
+  app: FastifyInstance,
+  userId: number,
+  since: string,
+  limit?: number,
+  headers: Headers = {},
+): Promise<ChangesBody> {
+  const query = `?since=${encodeURIComponent(since)}${limit === undefined ? '' : `&limit=${limit}`}`;
+  const response = await getChanges(app, userId, query, headers);
+  assert.equal(response.statusCode, 200, response.body);
+  const body = response.json<ChangesBody>();
+  assert.deepEqual(Object.keys(body), ['old_state', 'new_state', 'created', 'updated', 'destroyed', 'has_more_changes']);
+  assert.equal(body.old_state, since);
+  const ids = [...body.created, ...body.updated, ...body.destroyed];
+  assert.equal(new Set(ids).size, ids.length, `an id in two places: ${response.body}`);
+  assert.ok(ids.length <= (limit ?? 500), `more than ${limit} ids: ${response.body}`);
+  return body;
+}
+
+/** The mailbox's current state, as GET /users/{id}/folders tells it in its Mailbox-State header. */
+export async function foldersState(app: FastifyInstance, userId: number, headers: Headers = {}): Promise<string> {
+  const response = await app.inject({ method: 'GET', url: `/users/${userId}/folders`, headers });
+  assert.equal(response.statusCode, 200, response.body);
+  const state = response.headers['mailbox-state'];
+  assert.equal(typeof state, 'string');
+  return state as string;
+}
+
+/** What a client keeps of a mailbox: each message's id → its folder and read mark as the user sees them. */
+export type MailboxCopy = Map<number, { folder: string; unread: 'Y' | 'N' }>;
+
+/** Every page of one listing (limit 200), oldest pages last; the state of its first page. */
+async function allPages(app: FastifyInstance, userId: number, query: string, headers: Headers): Promise<{ state: string; messages: MailboxMessageBody[] }> {
+  const messages: MailboxMessageBody[] = [];
+  let state: string | undefined;
+  let cursor: string | null = null;
+  do {
+    const url: string = `/users/${userId}/messages?limit=200${query}${cursor === null ? '' : `&cursor=${cursor}`}`;
+    const response = await app.inject({ method: 'GET', url, headers });
+    assert.equal(response.statusCode, 200, response.body);
+    const page = response.json<MailboxMessagesPage & { state: string }>();
+    assert.equal(response.headers['mailbox-state'], page.state);
+    state ??= page.state;
+    messages.push(...page.messages);
+    cursor = page.next_cursor;
+  } while (cursor !== null);
+  return { state: state ?? '', messages };
+}
+
+/**
+ * A fresh listing of the whole mailbox, as a client loads it: every received message (all folders), then
+ * the sent ones; a message to oneself is kept as received, as GET /users/{id}/messages/{id} shows it.
+ * The state is the received listing's first page's: read before any of it.
+ */
+export async function freshCopy(app: FastifyInstance, userId: number, headers: Headers = {}): Promise<{ state: string; copy: MailboxCopy }> {
+  const received = await allPages(app, userId, '', headers);
+  const sent = await allPages(app, userId, '&folder=sent', headers);
+  const copy: MailboxCopy = new Map();
+  for (const message of sent.messages) copy.set(message.id, { folder: message.folder, unread: message.unread });
+  for (const message of received.messages) copy.set(message.id, { folder: message.folder, unread: message.unread });
+  return { state: received.state, copy };
+}
+
+/** Applies one answer of /changes to a copy as a client does: fetches what was created or updated, drops what was destroyed. */
+export async function applyChanges(app: FastifyInstance, userId: number, copy: MailboxCopy, changes: ChangesBody, headers: Headers = {}): Promise<void> {
+  for (const id of [...changes.created, ...changes.updated]) {
+    const message = await readMail(app, userId, id, headers);
+    copy.set(id, { folder: message.folder, unread: message.unread });
+  }
+  for (const id of changes.destroyed) copy.delete(id);
+}
+
+/** A copy as a plain, ordered object, so that two copies compare with a readable diff. */
+export function copyAsObject(copy: MailboxCopy): Record<string, string> {
+  return Object.fromEntries([...copy].sort(([a], [b]) => a - b).map(([id, { folder, unread }]) => [String(id), `${folder}/${unread}`]));
+}
+
+// ---- Mailbox states (issue 15). ----
+
+/** The user's current Mailbox-State, as GET /users/{id}/messages tells it (header and body alike). */
+export async function mailboxState(app: FastifyInstance, userId: number, headers: Headers = {}): Promise<string> {
+  const response = await app.inject({ method: 'GET', url: `/users/${userId}/messages?limit=1`, headers });
+  assert.equal(response.statusCode, 200, response.body);
+  const { state } = response.json<{ state: string }>();
+  assert.equal(response.headers['mailbox-state'], state);
+  return state;
+}

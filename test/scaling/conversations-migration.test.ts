@@ -94,7 +94,7 @@ test('a database of the previous release upgrades to 0005 with nothing lost: old
   // ---- The upgrade, then the service on the upgraded database. ----
   await migrateToLatest(db, dialect);
   const appliedNames = async () => (await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db)).rows.map((row) => row.name);
-  assert.deepEqual(await appliedNames(), [...PREVIOUS_RELEASE, '0005-conversations']);
+  assert.deepEqual((await appliedNames()).slice(0, PREVIOUS_RELEASE.length + 1), [...PREVIOUS_RELEASE, '0005-conversations']);
 
   const app = await startTestApp(t, { ...storage, env: { ...storage.env, DATABASE_URL: url } });
   const get = async <T>(path: string): Promise<T> => {
@@ -279,7 +279,7 @@ test('a database of the previous release upgrades to 0005 with nothing lost: old
   await t.test('migrating again is a no-op: same migrations, same data, same search results', async () => {
     const tablesBefore = await legacy.selectFrom('messages').selectAll().orderBy('id').execute();
     await migrateToLatest(db, dialect);
-    assert.deepEqual(await appliedNames(), [...PREVIOUS_RELEASE, '0005-conversations']);
+    assert.deepEqual((await appliedNames()).slice(0, PREVIOUS_RELEASE.length + 1), [...PREVIOUS_RELEASE, '0005-conversations']);
     assert.deepEqual(await legacy.selectFrom('messages').selectAll().orderBy('id').execute(), tablesBefore);
     const listed = await get<LegacyMessage[]>('/msg/list/?limit=100');
     assert.deepEqual(listed.slice(0, old.length), old);

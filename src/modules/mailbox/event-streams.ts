@@ -69,10 +69,13 @@ export class EventStreams {
   }
 
   /**
-   * Takes over a response whose SSE headers are written. The user's oldest stream closes when this
-   * one is one too many; `expiresAt` (epoch ms) closes it when the caller's token expires.
+   * Takes over a response whose SSE headers are written, unless its client is already gone (false).
+   * The user's oldest stream closes when this one is one too many; `expiresAt` (epoch ms) closes it
+   * when the caller's token expires.
    */
-  open(userId: number, response: ServerResponse, expiresAt: number | undefined): void {
+  open(userId: number, response: ServerResponse, expiresAt: number | undefined): boolean {
+    // A client that hung up while the stream was being set up: its 'close' has already fired.
+    if (response.destroyed || response.writableEnded) return false;
     const stream = new EventStream(userId, response);
     const streams = this.byUser.get(userId) ?? [];
     streams.push(stream);
@@ -81,6 +84,7 @@ export class EventStreams {
     response.on('close', () => this.remove(stream));
     while (streams.length > this.options.maxPerUser) this.end(streams[0]!);
     if (expiresAt !== undefined) this.closeAt(stream, expiresAt);
+    return true;
   }
 
   /** The user's mailbox reached `seq`: each of their streams says so (coalesced). */

@@ -3,7 +3,7 @@
  * what to do with its copy: fetch it (created), refetch it (updated), or drop it (destroyed).
  */
 import type { ChangeRow } from './mailbox-changes.repository.js';
-import { lastIdSeen, type MailboxState } from './mailbox-state.js';
+import { type MailboxState, wholeStep } from './mailbox-state.js';
 
 export interface ChangesPage {
   created: number[];
@@ -18,16 +18,13 @@ type Kind = 'created' | 'updated' | 'destroyed';
 /** Of two rows of one message (its received and sent sides), the stronger kind wins. */
 const STRENGTH: Record<Kind, number> = { updated: 0, created: 1, destroyed: 2 };
 
-/** (seq, id) after the state: the change is one the client has not seen. */
-function isAfter(seq: number, id: number, state: MailboxState): boolean {
-  return seq > state.seq || (seq === state.seq && id > lastIdSeen(state));
-}
-
 function kindOf(row: ChangeRow, userId: number, since: MailboxState): Kind {
   if (row.sent) return 'created';
   // `deleted` takes received mail out of the mailbox, unless its owner sent it to themselves: it stays as sent.
   if (row.folder === 'deleted' && row.from_userid !== userId) return 'destroyed';
-  return row.created_seq !== null && isAfter(row.created_seq, row.id, since) ? 'created' : 'updated';
+  // New to the client unless it arrived by the step the client held when it began paging (`base`): a
+  // message that arrived during the paging and changed again is still new, whichever page tells it.
+  return row.created_seq !== null && row.created_seq > since.base ? 'created' : 'updated';
 }
 
 /**
@@ -53,7 +50,7 @@ export function foldChanges(userId: number, since: MailboxState, rows: readonly 
     created: listOf('created'),
     updated: listOf('updated'),
     destroyed: listOf('destroyed'),
-    newState: hasMoreChanges && last ? { seq: last.seq, afterId: last.id } : { seq: current, afterId: 0 },
+    newState: hasMoreChanges && last ? { seq: last.seq, afterId: last.id, base: since.base } : wholeStep(current),
     hasMoreChanges,
   };
 }

@@ -1,8 +1,9 @@
 /**
  * The mailbox state a client holds: an opaque string naming a step of one user's mailbox
- * (mailbox_states.seq) in one database. Inside, base64url of `<database tag>.<seq>.<after id>`:
- * "every change up to step seq", or, in the middle of a page of changes (after id > 0), "every
- * change before step seq, and those of step seq up to message `after id`".
+ * (mailbox_states.seq) in one database. Inside, base64url of `<database tag>.<seq>.0`, "every change
+ * up to step seq", or, between two pages of changes, `<database tag>.<seq>.<after id>.<base>`: "every
+ * change before step seq, and those of step seq up to message `after id`, told to a client that
+ * held the mailbox as of step `base`" (what it holds decides whether a message is new to it).
  */
 import { RequestValidationError } from '../../errors.js';
 
@@ -10,6 +11,13 @@ export interface MailboxState {
   seq: number;
   /** 0: the whole step `seq`; else only its messages up to this id */
   afterId: number;
+  /** the step whose mailbox the client held when it began paging: `seq` itself for a whole step */
+  base: number;
+}
+
+/** A whole step: the state of a mailbox at step `seq`. */
+export function wholeStep(seq: number): MailboxState {
+  return { seq, afterId: 0, base: seq };
 }
 
 /** The last message id of step `seq` that a state includes: all of them for a whole step. */
@@ -23,12 +31,13 @@ export function databaseTag(generation: string): string {
 }
 
 export function encodeState(tag: string, state: MailboxState): string {
-  return Buffer.from(`${tag}.${state.seq}.${state.afterId}`, 'utf8').toString('base64url');
+  const text = state.afterId === 0 ? `${tag}.${state.seq}.0` : `${tag}.${state.seq}.${state.afterId}.${state.base}`;
+  return Buffer.from(text, 'utf8').toString('base64url');
 }
 
 /** A state string longer than any we issue is refused before decoding. */
 export const MAX_STATE_LENGTH = 64;
-const STATE_TEXT = /^([0-9a-f]{8})\.(0|[1-9]\d{0,15})\.(0|[1-9]\d{0,15})$/;
+const STATE_TEXT = /^([0-9a-f]{8})\.(0|[1-9]\d{0,15})\.(0|[1-9]\d{0,15})(?:\.(0|[1-9]\d{0,15}))?$/;
 
 export type DecodedState = MailboxState & { tag: string };
 
@@ -38,9 +47,11 @@ export function decodeState(text: string): DecodedState {
   const match = STATE_TEXT.exec(decoded);
   const seq = Number(match?.[2]);
   const afterId = Number(match?.[3]);
-  // Re-encoding must give the same text, so each state has exactly one spelling.
-  if (!match || !Number.isSafeInteger(seq) || !Number.isSafeInteger(afterId) || encodeState(match[1]!, { seq, afterId }) !== text) {
+  const base = match?.[4] === undefined ? seq : Number(match[4]);
+  const state = { seq, afterId, base };
+  // Re-encoding must give the same text, so each state has exactly one spelling; paging never starts after where it is.
+  if (!match || ![seq, afterId, base].every(Number.isSafeInteger) || base > seq || encodeState(match[1]!, state) !== text) {
     throw new RequestValidationError([{ loc: ['query', 'since'], msg: 'invalid state', type: 'value_error.state' }]);
   }
-  return { tag: match[1]!, seq, afterId };
+  return { tag: match[1]!, ...state };
 }

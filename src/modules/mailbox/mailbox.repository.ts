@@ -85,7 +85,8 @@ function listedBy(userId: number, filter: MailboxFilter) {
   return (eb: ExpressionBuilder<Database, 'messages'>) => {
     if (filter.folder === 'sent') return eb('messages.from_userid', '=', userId);
     const conditions = [eb('messages.to_userid', '=', userId)];
-    if (filter.folder !== undefined) conditions.push(eb('messages.folder', '=', filter.folder));
+    // Every folder of the received mail but `deleted`: mail its owner removed for good is out of the mailbox.
+    conditions.push(filter.folder === undefined ? eb('messages.folder', '<>', 'deleted') : eb('messages.folder', '=', filter.folder));
     if (filter.unread !== undefined) conditions.push(eb('messages.unread', '=', filter.unread));
     return eb.and(conditions);
   };

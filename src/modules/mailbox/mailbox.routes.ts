@@ -6,7 +6,7 @@ import { userExists } from '../users/users.repository.js';
 import { foldChanges } from './mailbox-changes.js';
 import { currentSeq, readChanges } from './mailbox-changes.repository.js';
 import { decodeCursor, encodeCursor } from './mailbox-cursor.js';
-import { decodeState } from './mailbox-state.js';
+import { decodeState, wholeStep } from './mailbox-state.js';
 import { mailboxMessage, sideOf } from './mailbox-view.js';
 import { countByFolder, findMailboxMessage, listMailbox, listThread } from './mailbox.repository.js';
 import {
@@ -37,7 +37,7 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   async function stateOf(userId: number): Promise<string> {
-    return app.mailboxEvents.stateText({ seq: await currentSeq(app.db, userId), afterId: 0 });
+    return app.mailboxEvents.stateText(wholeStep(await currentSeq(app.db, userId)));
   }
 
   app.get('/users/:user_id/messages', { schema: listMailboxSchema, config: { access: { self: 'path' } } }, async (request, reply) => {
@@ -152,7 +152,7 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
       'x-request-id': request.id,
     });
     response.write(`retry: ${RECONNECT_HINT_MS}\n\n`);
-    streams.open(userId, response, request.tokenExpiresAt);
+    if (!streams.open(userId, response, request.tokenExpiresAt)) return;
     streams.notify(userId, seq);
     // A change between the read above and the stream's opening would not be heard: read once more.
     currentSeq(app.db, userId).then(

@@ -33,6 +33,9 @@ export interface PushTransport {
   close(): Promise<void>;
 }
 
+/** What the push connections call themselves (pg_stat_activity's application_name; Redis CLIENT LIST's name, with dashes). */
+export const PUSH_APPLICATION_NAME = 'inbox-api push';
+
 /** PostgreSQL's NOTIFY payload is at most 8,000 bytes: notices go in chunks well under it. */
 const NOTICES_PER_MESSAGE = 200;
 const CHANNEL = 'inbox_mailbox_states';
@@ -92,9 +95,9 @@ export class RedisTransport implements PushTransport {
   ) {
     this.channel = `${keyPrefix}mailbox:states`;
     const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: timeoutMs, retryStrategy: (attempt: number) => Math.min(attempt * 100, 2000) };
-    this.publisher = new Redis(url, options);
+    this.publisher = new Redis(url, { ...options, connectionName: `${PUSH_APPLICATION_NAME.replace(' ', '-')}-publish` });
     // The subscriber queues its SUBSCRIBE until connected, and ioredis subscribes again after every reconnect.
-    this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true, commandTimeout: undefined });
+    this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true, commandTimeout: undefined, connectionName: `${PUSH_APPLICATION_NAME.replace(' ', '-')}-subscribe` });
     for (const client of [this.publisher, this.subscriber]) client.on('error', (error: Error) => log.debug({ err: error }, 'push: redis error'));
   }
 
@@ -122,8 +125,6 @@ export class RedisTransport implements PushTransport {
   }
 }
 
-/** What the LISTEN connection calls itself in pg_stat_activity. */
-export const PUSH_APPLICATION_NAME = 'inbox-api push';
 const LISTEN_CONNECT_TIMEOUT_MS = 5000;
 const FIRST_RECONNECT_MS = 250;
 const LAST_RECONNECT_MS = 5000;
