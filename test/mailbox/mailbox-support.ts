@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { Folder, UnreadMark } from '../../src/db/database.js';
+import type { components } from '../../web/src/api-types.js';
 import type { MessageBody } from '../helpers/factories.js';
 
 export interface MailboxPageBody {
@@ -66,21 +67,8 @@ export function idsOf(page: MailboxPageBody): number[] {
 
 // ---- Conversations (issue 14): the mailbox message, sending, reading one message and threads. ----
 
-/** A message as every /users/{id}/... view shows it (issue 14), keys in this order. */
-export interface MailboxMessageBody {
-  id: number;
-  from_userid: number;
-  to_userid: number;
-  subject: string;
-  message: string;
-  folder: string;
-  unread: 'Y' | 'N';
-  created_at: string | null;
-  thread_id: number;
-  in_reply_to: number | null;
-  from_email: string;
-  to_email: string;
-}
+/** A message as every /users/{id}/... view shows it (issue 14), as /openapi.json states it (generated, like the web client's). */
+export type MailboxMessageBody = components['schemas']['MailboxMessage'];
 
 export const MAILBOX_MESSAGE_KEYS = [
   'id',
