@@ -153,7 +153,7 @@ async function pageMailbox(client: Client, filled: Filled): Promise<{ ids: numbe
     const page = await client.get(url);
     assertUnderCap(page, url);
     const body = JSON.parse(page.body) as { messages: { id: number }[]; next_cursor: string | null };
-    assert.deepEqual(Object.keys(body), ['messages', 'next_cursor']);
+    assert.deepEqual(Object.keys(body), ['messages', 'next_cursor', 'state']);
     pages.push(page);
     ids.push(...body.messages.map((message) => message.id));
     cursor = body.next_cursor;

@@ -132,7 +132,9 @@ test('the built server starts without Redis, serves its API and docs, and exits 
     assert.match(await page.text(), /<script type="module" src="main.js"><\/script>/);
     const styles = await fetch(`${baseUrl}/inbox/styles.css`);
     assert.equal(styles.status, 200);
-    assert.equal(styles.headers.get('cache-control'), 'public, max-age=300');
+    // Revalidated against its ETag on every load, so a new release is never mixed with a cached old one.
+    assert.equal(styles.headers.get('cache-control'), 'no-cache');
+    assert.ok(styles.headers.get('etag'), 'an ETag to revalidate against');
     await styles.text();
     const bare = await fetch(`${baseUrl}/inbox`, { redirect: 'manual' });
     assert.equal(bare.status, 301);

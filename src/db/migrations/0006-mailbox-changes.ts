@@ -11,7 +11,8 @@ import type { DialectName } from '../create-db.js';
 export async function up(db: Kysely<unknown>, _dialect: DialectName): Promise<void> {
   await db.schema
     .createTable('mailbox_states')
-    .addColumn('user_id', 'bigint', (column) => column.primaryKey().references('users.id'))
+    // A state means nothing without its user: removing a user (by hand; the API has no way) takes it along.
+    .addColumn('user_id', 'bigint', (column) => column.primaryKey().references('users.id').onDelete('cascade'))
     .addColumn('seq', 'bigint', (column) => column.notNull())
     .execute();
   await db.schema.alterTable('messages').addColumn('recipient_seq', 'bigint').execute();
