@@ -47,6 +47,7 @@ class EventStream {
 export class EventStreams {
   private readonly byUser = new Map<number, EventStream[]>();
   private count = 0;
+  private closing = false;
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(private readonly options: EventStreamsOptions) {
@@ -76,6 +77,11 @@ export class EventStreams {
   open(userId: number, response: ServerResponse, expiresAt: number | undefined): boolean {
     // A client that hung up while the stream was being set up: its 'close' has already fired.
     if (response.destroyed || response.writableEnded) return false;
+    // Shutting down: a stream opened now (a keep-alive connection's late request) would hold the server open.
+    if (this.closing) {
+      response.end();
+      return false;
+    }
     const stream = new EventStream(userId, response);
     const streams = this.byUser.get(userId) ?? [];
     streams.push(stream);
@@ -100,6 +106,7 @@ export class EventStreams {
 
   /** Ends every stream (shutdown): clients reconnect to another instance. */
   closeAll(): void {
+    this.closing = true;
     clearInterval(this.heartbeat);
     for (const streams of [...this.byUser.values()]) for (const stream of [...streams]) this.end(stream);
   }
