@@ -85,6 +85,7 @@ export class RedisTransport implements PushTransport {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly channel: string;
+  private failing = false;
 
   constructor(
     url: string,
@@ -104,8 +105,11 @@ export class RedisTransport implements PushTransport {
   async publish(notices: readonly StateNotice[]): Promise<void> {
     try {
       for (const message of encodeNotices(this.tag, notices)) await this.publisher.publish(this.channel, message);
+      this.failing = false;
     } catch (error) {
-      this.log.warn({ err: error }, 'push: a mailbox notice could not be published to Redis; streams catch up when it is back');
+      // Once per outage, not once per write.
+      if (!this.failing) this.log.warn({ err: error }, 'push: mailbox notices cannot be published to Redis; streams catch up when it is back');
+      this.failing = true;
     }
   }
 
