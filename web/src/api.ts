@@ -10,7 +10,12 @@ import { plainErrorOf } from './errors.js';
 type Schemas = components['schemas'];
 
 export type Message = Schemas['PrivateMessage'];
+/** A message as one user's mailbox shows it: with its time, conversation and both addresses. */
+export type MailMessage = Schemas['MailboxMessage'];
 export type MailboxPage = Schemas['MailboxPage'];
+export type MailboxChanges = Schemas['MailboxChanges'];
+export type ClientConfig = Schemas['ClientConfig'];
+export type NewMail = Schemas['MailboxMessageCreate'];
 export type FolderCount = Schemas['FolderCount'];
 export type Folder = FolderCount['folder'];
 export type User = Schemas['User'];
@@ -27,8 +32,12 @@ type FormInput<Content> = Content extends { 'application/x-www-form-urlencoded':
 type Input<O> = (O extends { parameters: { path: infer Path } } ? { path: Path } : { path?: undefined }) &
   (O extends { parameters: { query?: infer Query } } ? { query?: Query } : object) &
   (O extends { requestBody: { content: infer Content } } ? JsonInput<Content> | FormInput<Content> : object);
-/** What an operation answers with 200. */
-type Answer<O> = O extends { responses: { 200: { content: { 'application/json': infer Body } } } } ? Body : never;
+/** What an operation answers with 200 (or 201, for what it creates). */
+type Answer<O> = O extends { responses: { 200: { content: { 'application/json': infer Body } } } }
+  ? Body
+  : O extends { responses: { 201: { content: { 'application/json': infer Body } } } }
+    ? Body
+    : never;
 
 type Scalar = string | number | boolean;
 
@@ -68,6 +77,11 @@ export class ApiError extends Error {
 export class Api {
   /** the bearer token when signed in; undefined when authentication is off */
   token: string | undefined;
+  /**
+   * Told after every request whether the server answered (a status below 500): the page clears a
+   * "cannot reach the server" banner as soon as the server is back, not at the person's next click.
+   */
+  onReach: ((reached: boolean) => void) | undefined;
 
   /** One operation of the document: `call('get', '/users/{user_id}', { path: { user_id: 7 } })` answers a User. */
   call<P extends keyof paths, M extends MethodOf<P>>(method: M, path: P, input: Input<Operation<P, M>>): Promise<Answer<Operation<P, M>>> {
@@ -92,8 +106,10 @@ export class Api {
     try {
       response = await fetch(path, { method, headers, body: payload ?? null, cache: 'no-store' });
     } catch {
+      this.onReach?.(false);
       throw new ApiError(0, 'Cannot reach the server: check your connection and try again.');
     }
+    this.onReach?.(response.status < 500);
     const text = await response.text();
     let parsed: unknown;
     try {
@@ -105,26 +121,20 @@ export class Api {
     return parsed as T;
   }
 
-  /** true when the server signs people in (AUTH_MODE optional or required): its OpenAPI document names a security scheme. */
-  async authenticationIsOn(): Promise<boolean> {
-    try {
-      const document = await this.request<{ components?: { securitySchemes?: Record<string, unknown> } }>('GET', '/openapi.json');
-      return Object.keys(document.components?.securitySchemes ?? {}).length > 0;
-    } catch {
-      // No document: ask a protected endpoint instead; a 401 means a token is needed.
-      try {
-        await this.request('GET', '/users/?limit=1');
-        return false;
-      } catch (error) {
-        return error instanceof ApiError && error.status === 401;
-      }
-    }
+  /** GET /auth/config: the authentication mode and whether sign-up is open, in a few bytes (not the whole OpenAPI document). */
+  authConfig(): Promise<ClientConfig> {
+    return this.call('get', '/auth/config', {});
   }
 
   /** POST /token (the OAuth2 password form); returns the access token. */
   async signIn(email: string, password: string): Promise<string> {
     const answer = await this.call('post', '/token', { form: { username: email, password } });
     return answer.access_token;
+  }
+
+  /** POST /users/: a new account (sign in afterwards). */
+  signUp(email: string, password: string): Promise<User> {
+    return this.call('post', '/users/', { json: { email, password } });
   }
 
   users(): Promise<User[]> {
@@ -139,12 +149,42 @@ export class Api {
     return this.call('get', '/users/{user_id}/folders', { path: { user_id: userId } });
   }
 
-  messages(userId: number, folder: Folder, limit: number, cursor?: string): Promise<MailboxPage> {
-    return this.call('get', '/users/{user_id}/messages', { path: { user_id: userId }, query: { folder, limit, ...(cursor ? { cursor } : {}) } });
+  /** One page of a folder, newest first; `q` searches within it. The page carries the mailbox state it was read at. */
+  messages(userId: number, folder: Folder, limit: number, options: { cursor?: string | undefined; q?: string | undefined } = {}): Promise<MailboxPage> {
+    const query = { folder, limit, ...(options.cursor ? { cursor: options.cursor } : {}), ...(options.q ? { q: options.q } : {}) };
+    return this.call('get', '/users/{user_id}/messages', { path: { user_id: userId }, query });
   }
 
-  send(fromUserId: number, toUserId: number, subject: string, message: string): Promise<Message> {
-    return this.call('post', '/msg/create/', { json: { from_userid: fromUserId, to_userid: toUserId, subject, message } });
+  message(userId: number, messageId: number): Promise<MailMessage> {
+    return this.call('get', '/users/{user_id}/messages/{message_id}', { path: { user_id: userId, message_id: messageId } });
+  }
+
+  thread(userId: number, threadId: number): Promise<MailMessage[]> {
+    return this.call('get', '/users/{user_id}/threads/{thread_id}', { path: { user_id: userId, thread_id: threadId } }).then((answer) => answer.messages);
+  }
+
+  /** POST /users/{id}/messages: a new conversation (to_email) or a reply (in_reply_to); answers the sender's copy. */
+  send(fromUserId: number, mail: NewMail): Promise<MailMessage> {
+    return this.call('post', '/users/{user_id}/messages', { path: { user_id: fromUserId }, json: mail });
+  }
+
+  changes(userId: number, since: string): Promise<MailboxChanges> {
+    return this.call('get', '/users/{user_id}/changes', { path: { user_id: userId }, query: { since, limit: 500 } });
+  }
+
+  /**
+   * GET /users/{id}/events, left open: the caller reads the body as a stream. fetch() rather than
+   * EventSource, because only fetch sends the Authorization header (no token in a URL).
+   */
+  async events(userId: number, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const response = await fetch(`/users/${encodeURIComponent(String(userId))}/events`, { headers, signal, cache: 'no-store' });
+    if (!response.ok) {
+      const parsed: unknown = await response.json().catch(() => undefined);
+      throw new ApiError(response.status, plainErrorOf(response.status, parsed));
+    }
+    return response;
   }
 
   /**

@@ -1,368 +1,256 @@
 /**
- * The web inbox: sign in (or pick a user when authentication is off), folders with unread counts,
- * a paged message list, batch actions and compose. Built on the public API only. Every piece of
- * API data reaches the page through textContent or attributes, never as HTML.
+ * The web inbox's entry: learns how this server signs people in (GET /auth/config, a few bytes),
+ * offers sign-in and sign-up, or with authentication off a mailbox picker, then hands over to the
+ * mailbox (mailbox.ts). Built on the public API only; every piece of API data reaches the page through
+ * textContent or attributes, never as HTML.
  */
-import { Api, ApiError, type BatchFlags, type Folder, type FolderCount, type Message, type User, userIdOfToken } from './api.js';
-
-const PAGE_SIZE = 20;
-const SESSION_KEY = 'inbox.session';
-// The tabs, in the page's order; Folder comes from the generated API types, so a name the server does not know fails the build.
-const FOLDERS: readonly Folder[] = ['inbox', 'spam', 'trash'];
-const FOLDER_NAMES: Record<Folder, string> = { inbox: 'Inbox', spam: 'Spam', trash: 'Trash', sent: 'Sent' };
-
-type Action = 'read' | 'unread' | 'trash' | 'restore' | 'spam' | 'not-spam';
-
-const ACTIONS: Record<Action, { flags: BatchFlags; done: string }> = {
-  read: { flags: { read: true }, done: 'marked read' },
-  unread: { flags: { read: false }, done: 'marked unread' },
-  trash: { flags: { trash: true }, done: 'moved to Trash' },
-  restore: { flags: { trash: false }, done: 'restored to Inbox' },
-  spam: { flags: { spam: true }, done: 'reported as spam' },
-  'not-spam': { flags: { spam: false }, done: 'marked as not spam' },
-};
-
-interface Session {
-  userId: number;
-  token?: string;
-}
-
-function element<T extends HTMLElement>(id: string, type: new () => T): T {
-  const found = document.getElementById(id);
-  if (!(found instanceof type)) throw new Error(`#${id} is missing from the page`);
-  return found;
-}
+import { Api, ApiError, type User, userIdOfToken } from './api.js';
+import { initCompose } from './compose.js';
+import { byId, clearError, serverReached, showError, showStatus } from './dom.js';
+import { initKeyboard } from './keyboard.js';
+import {
+  afterSend,
+  closeMessage,
+  compose,
+  enterMailbox,
+  gatherAddresses,
+  initMailbox,
+  leaveMailbox,
+  moveCurrent,
+  openCurrent,
+  replyToOpen,
+  reportFailure,
+  runAction,
+  serverBack,
+  showFolder,
+  toggleCurrent,
+  undoLast,
+} from './mailbox.js';
+import { forgetAllDrafts, isEmptyDraft, loadDraft, storedSession, storeSession } from './session.js';
+import { authenticationOn, type Session, store } from './store.js';
 
 const ui = {
-  account: element('account', HTMLDivElement),
-  who: element('who', HTMLSpanElement),
-  signOut: element('sign-out', HTMLButtonElement),
-  error: element('error', HTMLParagraphElement),
-  status: element('status', HTMLParagraphElement),
-  signIn: element('sign-in', HTMLElement),
-  signInForm: element('sign-in-form', HTMLFormElement),
-  email: element('email', HTMLInputElement),
-  password: element('password', HTMLInputElement),
-  pickUser: element('pick-user', HTMLElement),
-  pickUserForm: element('pick-user-form', HTMLFormElement),
-  userSelect: element('user-select', HTMLSelectElement),
-  mailbox: element('mailbox', HTMLElement),
-  composeOpen: element('compose-open', HTMLButtonElement),
-  compose: element('compose', HTMLFormElement),
-  composeTo: element('compose-to', HTMLSelectElement),
-  composeSubject: element('compose-subject', HTMLInputElement),
-  composeBody: element('compose-body', HTMLTextAreaElement),
-  composeCancel: element('compose-cancel', HTMLButtonElement),
-  selectAll: element('select-all', HTMLInputElement),
-  selection: element('selection', HTMLSpanElement),
-  folderTitle: element('folder-title', HTMLHeadingElement),
-  messages: element('messages', HTMLUListElement),
-  empty: element('empty', HTMLParagraphElement),
-  loadMore: element('load-more', HTMLButtonElement),
-  folderButtons: [...document.querySelectorAll<HTMLButtonElement>('button[data-folder]')],
-  actionButtons: [...document.querySelectorAll<HTMLButtonElement>('button[data-action]')],
+  account: byId('account', HTMLDivElement),
+  who: byId('who', HTMLSpanElement),
+  signOut: byId('sign-out', HTMLButtonElement),
+  search: byId('search', HTMLFormElement),
+  searchInput: byId('search-input', HTMLInputElement),
+  searchClear: byId('search-clear', HTMLButtonElement),
+  signIn: byId('sign-in', HTMLElement),
+  signInForm: byId('sign-in-form', HTMLFormElement),
+  email: byId('email', HTMLInputElement),
+  password: byId('password', HTMLInputElement),
+  signUp: byId('sign-up', HTMLElement),
+  signUpForm: byId('sign-up-form', HTMLFormElement),
+  newEmail: byId('new-email', HTMLInputElement),
+  newPassword: byId('new-password', HTMLInputElement),
+  showSignUp: byId('show-sign-up', HTMLButtonElement),
+  showSignIn: byId('show-sign-in', HTMLButtonElement),
+  showNewMailbox: byId('show-new-mailbox', HTMLButtonElement),
+  pickUser: byId('pick-user', HTMLElement),
+  pickUserForm: byId('pick-user-form', HTMLFormElement),
+  userSelect: byId('user-select', HTMLSelectElement),
+  mailbox: byId('mailbox', HTMLDivElement),
+  shortcuts: byId('shortcuts', HTMLDialogElement),
+  shortcutsOpen: byId('shortcuts-open', HTMLButtonElement),
+  composeOpen: byId('compose-open', HTMLButtonElement),
 };
 
 const api = new Api();
-const state = {
-  authenticationOn: false,
-  session: undefined as Session | undefined,
-  folder: 'inbox' as Folder,
-  messages: [] as Message[],
-  nextCursor: null as string | null,
-  selected: new Set<number>(),
-  users: new Map<number, User>(),
-  busy: false,
+api.onReach = (reached) => {
+  if (!reached) return;
+  serverReached();
+  serverBack();
 };
 
-// --- messages to the person ----------------------------------------------------------------
+// --- the user list: fetched once per page load (the picker, and addresses to suggest) ----------
 
-function showError(text: string): void {
-  ui.error.textContent = text;
-  ui.error.hidden = false;
-  ui.status.textContent = '';
+let usersOnce: Promise<User[]> | undefined;
+function users(): Promise<User[]> {
+  usersOnce ??= api.users().catch((error: unknown) => {
+    usersOnce = undefined;
+    throw error;
+  });
+  return usersOnce;
 }
 
-function showStatus(text: string): void {
-  ui.error.hidden = true;
-  ui.error.textContent = '';
-  ui.status.textContent = text;
+/** A user made on this page joins the list without asking the server for all of it again. */
+function addUser(user: User): void {
+  usersOnce = (usersOnce ?? Promise.resolve([])).then((list) => [...list.filter((known) => known.id !== user.id), user]);
 }
 
-/** Shows what went wrong; a 401 while signed in means the token has expired: back to the sign-in form. */
-function reportFailure(error: unknown): void {
-  if (error instanceof ApiError && error.status === 401 && state.session?.token) {
-    signOut('Your session has ended: sign in again.');
-    return;
-  }
-  showError(error instanceof Error ? error.message : String(error));
-}
+// --- views -------------------------------------------------------------------------------------
 
-// --- session -------------------------------------------------------------------------------
-
-function saveSession(session: Session | undefined): void {
-  state.session = session;
-  api.token = session?.token;
-  if (session) sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  else sessionStorage.removeItem(SESSION_KEY);
-}
-
-function storedSession(): Session | undefined {
-  try {
-    const value: unknown = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null');
-    if (typeof value !== 'object' || value === null || !('userId' in value) || typeof value.userId !== 'number') return undefined;
-    const token = 'token' in value && typeof value.token === 'string' ? value.token : undefined;
-    return token ? { userId: value.userId, token } : { userId: value.userId };
-  } catch {
-    return undefined;
-  }
-}
-
-function show(view: 'sign-in' | 'pick-user' | 'mailbox'): void {
+function show(view: 'sign-in' | 'sign-up' | 'pick-user' | 'mailbox'): void {
   ui.signIn.hidden = view !== 'sign-in';
+  ui.signUp.hidden = view !== 'sign-up';
   ui.pickUser.hidden = view !== 'pick-user';
   ui.mailbox.hidden = view !== 'mailbox';
   ui.account.hidden = view !== 'mailbox';
+  ui.search.hidden = view !== 'mailbox';
 }
 
 async function showStart(): Promise<void> {
-  if (state.authenticationOn) {
+  for (const hint of document.querySelectorAll<HTMLElement>('[data-sign-up-only]')) hint.hidden = !store.config.sign_up;
+  if (authenticationOn()) {
     show('sign-in');
     ui.email.focus();
     return;
   }
   show('pick-user');
-  const users = await api.users();
-  const options = users.map((user) => {
+  const list = await users();
+  const options = list.map((user) => {
     const option = document.createElement('option');
     option.value = String(user.id);
     option.textContent = `${user.email} (#${user.id})`;
     return option;
   });
   ui.userSelect.replaceChildren(...options);
-  if (users.length === 0) showStatus('No users yet: sign up through POST /users/ (see /docs), then reload.');
+  if (list.length === 0) showStatus('No mailboxes yet: create one below.');
   ui.userSelect.focus();
 }
 
-function signOut(reason = 'Signed out.'): void {
-  saveSession(undefined);
-  state.messages = [];
-  state.selected.clear();
-  ui.messages.replaceChildren();
-  showStatus(reason);
-  showStart().catch(reportFailure);
+function saveSession(session: Session | undefined): void {
+  store.session = session;
+  api.token = session?.token;
+  storeSession(session);
 }
 
 async function openMailbox(session: Session): Promise<void> {
   saveSession(session);
-  const users = await api.users();
-  state.users = new Map(users.map((user) => [user.id, user]));
-  const me = state.users.get(session.userId) ?? (await api.user(session.userId));
-  state.users.set(me.id, me);
-  ui.who.textContent = state.authenticationOn ? `Signed in as ${me.email}` : `Mailbox of ${me.email}`;
-  fillRecipients();
+  let email: string;
+  if (authenticationOn()) {
+    email = (await api.user(session.userId)).email;
+  } else {
+    const list = await users();
+    email = list.find((user) => user.id === session.userId)?.email ?? (await api.user(session.userId)).email;
+    for (const user of list) store.addresses.add(user.email);
+  }
+  store.email = email;
+  store.addresses.add(email);
+  // With authentication off nobody is signed in: the page says whose mailbox it shows, and that
+  // leaving it switches mailboxes; it never pretends to sign anyone out.
+  ui.who.textContent = authenticationOn() ? `Signed in as ${email}` : `Mailbox of ${email}`;
+  ui.signOut.textContent = authenticationOn() ? 'Sign out' : 'Switch mailbox';
   show('mailbox');
-  await switchFolder('inbox');
+  const draft = loadDraft(session.userId);
+  if (!isEmptyDraft(draft)) showStatus('An unsent draft is waiting: Compose opens it.');
+  await enterMailbox();
 }
 
-// --- folders and the list ------------------------------------------------------------------
-
-function senderName(id: number): string {
-  return state.users.get(id)?.email ?? `User #${id}`;
+/**
+ * Leaves the mailbox. Signing out (authentication on) forgets every draft of the tab, so the next
+ * person never sees one; a session that merely expired keeps its user's draft for when they sign in
+ * again (keyed by their id, it is shown to no one else). Switching mailboxes (authentication off)
+ * keeps each mailbox's draft under its own id.
+ */
+function leave(how: 'sign-out' | 'expired' | 'switch'): void {
+  leaveMailbox();
+  saveSession(undefined);
+  if (how === 'sign-out') forgetAllDrafts();
+  store.email = '';
+  ui.searchInput.value = '';
+  clearError();
+  if (how === 'expired') showError('Your session has ended: sign in again.');
+  else showStatus(how === 'sign-out' ? 'Signed out.' : 'Choose a mailbox to open.');
+  showStart().catch(reportFailure);
 }
 
-function renderCounts(counts: readonly FolderCount[]): void {
-  for (const folder of FOLDERS) {
-    const unread = counts.find((count) => count.folder === folder)?.unread ?? 0;
-    const badge = document.querySelector<HTMLSpanElement>(`[data-count="${folder}"]`);
-    if (badge) {
-      badge.textContent = unread > 0 ? String(unread) : '';
-      badge.hidden = unread === 0;
-    }
-    const button = ui.folderButtons.find((candidate) => candidate.dataset.folder === folder);
-    button?.setAttribute('aria-label', unread > 0 ? `${FOLDER_NAMES[folder]}, ${unread} unread` : FOLDER_NAMES[folder]);
-  }
-}
-
-function messageItem(message: Message): HTMLLIElement {
-  const item = document.createElement('li');
-  item.className = message.unread === 'Y' ? 'message unread' : 'message';
-  item.dataset.id = String(message.id);
-
-  const checkbox = document.createElement('input');
-  checkbox.type = 'checkbox';
-  checkbox.id = `message-${message.id}`;
-  checkbox.checked = state.selected.has(message.id);
-  checkbox.addEventListener('change', () => {
-    if (checkbox.checked) state.selected.add(message.id);
-    else state.selected.delete(message.id);
-    item.classList.toggle('selected', checkbox.checked);
-    renderSelection();
-  });
-  item.classList.toggle('selected', checkbox.checked);
-
-  const label = document.createElement('label');
-  label.htmlFor = checkbox.id;
-  label.className = 'message-text';
-  const sender = document.createElement('span');
-  sender.className = 'sender';
-  sender.textContent = senderName(message.from_userid);
-  const subject = document.createElement('span');
-  subject.className = 'subject';
-  subject.textContent = message.subject.trim() === '' ? '(no subject)' : message.subject;
-  const preview = document.createElement('span');
-  preview.className = 'preview';
-  preview.textContent = message.message;
-  label.append(sender, subject, preview);
-
-  const marker = document.createElement('span');
-  marker.className = 'marker';
-  marker.textContent = message.unread === 'Y' ? 'Unread' : 'Read';
-
-  item.append(checkbox, label, marker);
-  return item;
-}
-
-function renderMessages(): void {
-  ui.messages.replaceChildren(...state.messages.map(messageItem));
-  ui.empty.hidden = state.messages.length > 0;
-  ui.loadMore.hidden = state.nextCursor === null;
-  renderSelection();
-}
-
-function renderSelection(): void {
-  const count = state.selected.size;
-  const total = state.messages.length;
-  ui.selectAll.checked = total > 0 && count === total;
-  ui.selectAll.indeterminate = count > 0 && count < total;
-  ui.selectAll.disabled = total === 0 || state.busy;
-  ui.selection.textContent = count === 0 ? 'Select all' : `${count} selected`;
-  for (const button of ui.actionButtons) {
-    button.hidden = !(button.dataset.folders ?? '').split(' ').includes(state.folder);
-    button.disabled = count === 0 || state.busy;
-  }
-}
-
-async function refreshCounts(): Promise<void> {
-  if (!state.session) return;
-  renderCounts(await api.folders(state.session.userId));
-}
-
-/** Reloads the counts and the first page of the current folder; the selection is dropped. */
-async function reload(): Promise<void> {
-  if (!state.session) return;
-  const [counts, page] = await Promise.all([api.folders(state.session.userId), api.messages(state.session.userId, state.folder, PAGE_SIZE)]);
-  renderCounts(counts);
-  state.messages = page.messages;
-  state.nextCursor = page.next_cursor;
-  state.selected.clear();
-  renderMessages();
-}
-
-async function switchFolder(folder: Folder): Promise<void> {
-  state.folder = folder;
-  for (const button of ui.folderButtons) button.setAttribute('aria-pressed', String(button.dataset.folder === folder));
-  ui.folderTitle.textContent = FOLDER_NAMES[folder];
-  document.title = `${FOLDER_NAMES[folder]} · Inbox`;
-  state.messages = [];
-  state.nextCursor = null;
-  await reload();
-}
-
-async function loadMore(): Promise<void> {
-  if (!state.session || state.nextCursor === null) return;
-  const page = await api.messages(state.session.userId, state.folder, PAGE_SIZE, state.nextCursor);
-  const known = new Set(state.messages.map((message) => message.id));
-  state.messages.push(...page.messages.filter((message) => !known.has(message.id)));
-  state.nextCursor = page.next_cursor;
-  renderMessages();
-}
-
-async function act(action: Action): Promise<void> {
-  const ids = state.messages.map((message) => message.id).filter((id) => state.selected.has(id));
-  if (ids.length === 0) return;
-  state.busy = true;
-  renderSelection();
+/** Runs a form's task with its submit button held down; failures are shown in plain words. */
+async function submitting(form: HTMLFormElement, task: () => Promise<void>): Promise<void> {
+  const submit = form.querySelector<HTMLButtonElement>('button[type="submit"]');
+  if (submit?.getAttribute('aria-disabled') === 'true') return;
+  submit?.setAttribute('aria-disabled', 'true');
   try {
-    await api.update(ids, ACTIONS[action].flags);
-    showStatus(`${ids.length} ${ids.length === 1 ? 'message' : 'messages'} ${ACTIONS[action].done}.`);
+    await task();
+  } catch (error) {
+    reportFailure(error);
   } finally {
-    state.busy = false;
-    await reload().catch(reportFailure);
+    submit?.removeAttribute('aria-disabled');
   }
 }
 
-// --- compose -------------------------------------------------------------------------------
+// --- wiring --------------------------------------------------------------------------------------
 
-function fillRecipients(): void {
-  const others = [...state.users.values()].filter((user) => user.id !== state.session?.userId);
-  const placeholder = document.createElement('option');
-  placeholder.value = '';
-  placeholder.textContent = others.length === 0 ? 'No one else has signed up yet' : 'Choose a recipient';
-  const options = others.map((user) => {
-    const option = document.createElement('option');
-    option.value = String(user.id);
-    option.textContent = user.email;
-    return option;
-  });
-  ui.composeTo.replaceChildren(placeholder, ...options);
-}
+initMailbox(api, { sessionEnded: () => leave('expired') });
 
-function openCompose(): void {
-  ui.compose.hidden = false;
-  ui.composeOpen.setAttribute('aria-expanded', 'true');
-  ui.composeTo.focus();
-}
+initCompose({
+  send: (mail) => {
+    if (!store.session) return Promise.reject(new Error('Not signed in.'));
+    return api.send(store.session.userId, mail);
+  },
+  sent: (message) => afterSend(message),
+  failed: (error) => {
+    if (error instanceof ApiError && error.status === 401 && store.session?.token) {
+      leave('expired');
+      return true;
+    }
+    return false;
+  },
+  opened: () => {
+    if (authenticationOn()) gatherAddresses();
+  },
+});
 
-function closeCompose(): void {
-  ui.compose.hidden = true;
-  ui.composeOpen.setAttribute('aria-expanded', 'false');
-  ui.compose.reset();
-  ui.composeOpen.focus();
-}
-
-async function send(): Promise<void> {
-  if (!state.session) return;
-  const to = Number(ui.composeTo.value);
-  if (!Number.isSafeInteger(to) || to <= 0) {
-    showError('Choose a recipient.');
-    ui.composeTo.focus();
-    return;
-  }
-  await api.send(state.session.userId, to, ui.composeSubject.value, ui.composeBody.value);
-  closeCompose();
-  showStatus(`Message sent to ${senderName(to)}.`);
-  // A message to oneself lands in one's own inbox.
-  if (to === state.session.userId) await reload();
-}
-
-// --- wiring --------------------------------------------------------------------------------
-
-/** Runs a handler, shows its failure, and keeps a button from being pressed twice meanwhile. */
-function guarded(task: () => Promise<void>, button?: HTMLButtonElement): () => void {
-  return () => {
-    if (button?.disabled) return;
-    if (button) button.disabled = true;
-    task()
-      .catch(reportFailure)
-      .finally(() => {
-        if (button) button.disabled = false;
-        renderSelection();
-      });
-  };
-}
+initKeyboard({
+  active: () => !ui.mailbox.hidden,
+  move: moveCurrent,
+  toggleSelect: toggleCurrent,
+  open: openCurrent,
+  back: closeMessage,
+  reply: replyToOpen,
+  trash: () => void runAction('trash', 'keyboard'),
+  spam: () => void runAction('spam', 'keyboard'),
+  undo: undoLast,
+  compose,
+  search: () => ui.searchInput.focus(),
+  help: () => ui.shortcuts.showModal(),
+});
 
 ui.signInForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  const submit = ui.signInForm.querySelector<HTMLButtonElement>('button[type="submit"]') ?? undefined;
-  guarded(async () => {
+  void submitting(ui.signInForm, async () => {
     const token = await api.signIn(ui.email.value.trim(), ui.password.value);
     const userId = userIdOfToken(token);
     if (userId === undefined) throw new Error('The server answered with a token this page cannot read.');
     ui.password.value = '';
     showStatus('');
     await openMailbox({ userId, token });
-  }, submit)();
+  });
+});
+
+ui.signUpForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void submitting(ui.signUpForm, async () => {
+    const email = ui.newEmail.value.trim();
+    const password = ui.newPassword.value;
+    const user = await api.signUp(email, password);
+    ui.newPassword.value = '';
+    showStatus(`Welcome, ${user.email}.`);
+    if (authenticationOn()) {
+      const token = await api.signIn(email, password);
+      await openMailbox({ userId: user.id, token });
+    } else {
+      addUser(user);
+      await openMailbox({ userId: user.id });
+    }
+  });
+});
+
+ui.showSignUp.addEventListener('click', () => {
+  clearError();
+  show('sign-up');
+  ui.newEmail.value = ui.email.value;
+  ui.newEmail.focus();
+});
+ui.showNewMailbox.addEventListener('click', () => {
+  clearError();
+  show('sign-up');
+  ui.newEmail.focus();
+});
+ui.showSignIn.addEventListener('click', () => {
+  clearError();
+  void showStart();
 });
 
 ui.pickUserForm.addEventListener('submit', (event) => {
@@ -370,58 +258,55 @@ ui.pickUserForm.addEventListener('submit', (event) => {
   const userId = Number(ui.userSelect.value);
   if (!Number.isSafeInteger(userId) || userId <= 0) return;
   showStatus('');
-  guarded(() => openMailbox({ userId }))();
+  void submitting(ui.pickUserForm, () => openMailbox({ userId }));
 });
 
-ui.signOut.addEventListener('click', () => signOut(state.authenticationOn ? 'Signed out.' : ''));
+ui.signOut.addEventListener('click', () => leave(authenticationOn() ? 'sign-out' : 'switch'));
 
-for (const button of ui.folderButtons) {
-  button.addEventListener('click', guarded(() => switchFolder((button.dataset.folder ?? 'inbox') as Folder)));
+// Search: as the person types (after a pause) and on Enter; Escape or an empty box shows the folder again.
+let searchTimer: ReturnType<typeof setTimeout> | undefined;
+function searchNow(): void {
+  clearTimeout(searchTimer);
+  const query = ui.searchInput.value.trim();
+  if (query === store.query) return;
+  void showFolder(store.folder, query);
 }
-
-for (const button of ui.actionButtons) {
-  button.addEventListener('click', guarded(() => act(button.dataset.action as Action)));
-}
-
-ui.selectAll.addEventListener('change', () => {
-  if (ui.selectAll.checked) for (const message of state.messages) state.selected.add(message.id);
-  else state.selected.clear();
-  for (const checkbox of ui.messages.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')) {
-    checkbox.checked = ui.selectAll.checked;
-    checkbox.closest('li')?.classList.toggle('selected', checkbox.checked);
-  }
-  renderSelection();
-});
-
-ui.loadMore.addEventListener('click', guarded(loadMore, ui.loadMore));
-ui.composeOpen.setAttribute('aria-expanded', 'false');
-ui.composeOpen.setAttribute('aria-controls', 'compose');
-ui.composeOpen.addEventListener('click', () => (ui.compose.hidden ? openCompose() : closeCompose()));
-ui.composeCancel.addEventListener('click', closeCompose);
-ui.compose.addEventListener('keydown', (event) => {
-  if (event.key === 'Escape') closeCompose();
-});
-ui.compose.addEventListener('submit', (event) => {
+ui.search.addEventListener('submit', (event) => {
   event.preventDefault();
-  guarded(send, ui.compose.querySelector<HTMLButtonElement>('button[type="submit"]') ?? undefined)();
+  searchNow();
 });
-window.addEventListener('focus', () => {
-  // Mail may have arrived while the page was in the background.
-  if (state.session && !state.busy) refreshCounts().catch(reportFailure);
+ui.searchInput.addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(searchNow, 350);
 });
+ui.searchInput.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape') return;
+  event.preventDefault();
+  ui.searchInput.value = '';
+  searchNow();
+});
+ui.searchClear.addEventListener('click', () => {
+  ui.searchInput.value = '';
+  searchNow();
+  ui.searchInput.focus();
+});
+
+ui.shortcutsOpen.addEventListener('click', () => ui.shortcuts.showModal());
+ui.composeOpen.addEventListener('click', () => compose());
 
 async function start(): Promise<void> {
-  state.authenticationOn = await api.authenticationIsOn();
+  store.config = await api.authConfig();
   const session = storedSession();
   // A stored session is only good for the mode it was made in.
-  if (session && Boolean(session.token) === state.authenticationOn) {
+  if (session && Boolean(session.token) === authenticationOn()) {
     try {
       await openMailbox(session);
       return;
     } catch (error) {
+      leaveMailbox();
       saveSession(undefined);
       if (!(error instanceof ApiError && error.status === 401)) throw error;
-      showStatus('Your session has ended: sign in again.');
+      showError('Your session has ended: sign in again.');
     }
   }
   await showStart();
