@@ -121,7 +121,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(messagesRoutes);
   await app.register(mailboxRoutes);
   await app.register(moderationRoutes);
-  await app.register(clientConfigRoutes, { authMode: config.authMode, tokenTtlSeconds: config.authTokenTtlSeconds });
+  await app.register(clientConfigRoutes, {
+    authMode: config.authMode,
+    tokenTtlSeconds: config.authTokenTtlSeconds,
+    passwordMinLength: config.passwordMinLength,
+  });
   if (tokens) await app.register(authRoutes, { tokens });
   return app;
 }

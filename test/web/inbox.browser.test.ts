@@ -282,6 +282,7 @@ test('sign up from the page when the server allows it, then straight into the ne
 
   await page.getByRole('button', { name: 'Create an account' }).click();
   const signUp = page.locator('#sign-up-form');
+  await textBecomes(page.locator('#new-password-hint'), /^At least 8 characters\./);
   await signUp.getByLabel('Email', { exact: true }).fill('new.person@example.com');
   await signUp.getByLabel('Password', { exact: true }).fill('short');
   await page.getByRole('button', { name: 'Create account' }).click();
@@ -308,7 +309,7 @@ test('sign up from the page when the server allows it, then straight into the ne
 
   // A server that takes no new accounts: the page offers none.
   const closed = await openTab(t);
-  await closed.page.route('**/auth/config', (route) => route.fulfill({ json: { auth_mode: 'required', sign_up: false, token_ttl_seconds: 900 } }));
+  await closed.page.route('**/auth/config', (route) => route.fulfill({ json: { auth_mode: 'required', sign_up: false, password_min_length: 8, token_ttl_seconds: 900 } }));
   await closed.page.goto(`${baseUrl}/inbox/`);
   await closed.page.locator('#sign-in').waitFor();
   assert.equal(await closed.page.getByRole('button', { name: 'Create an account' }).isVisible(), false);

@@ -746,6 +746,7 @@ export interface components {
          * @example {
          *       "auth_mode": "required",
          *       "sign_up": true,
+         *       "password_min_length": 8,
          *       "token_ttl_seconds": 3600
          *     }
          */
@@ -754,6 +755,8 @@ export interface components {
             auth_mode: "off" | "optional" | "required";
             /** @description Whether `POST /users/` accepts new accounts. */
             sign_up: boolean;
+            /** @description The shortest password a new account may choose (the longest is 256). */
+            password_min_length: number;
             /** @description How long a token from `POST /token` lasts; null when authentication is off. */
             token_ttl_seconds: number | null;
         };
@@ -2054,6 +2057,7 @@ export interface operations {
                      * @example {
                      *       "auth_mode": "required",
                      *       "sign_up": true,
+                     *       "password_min_length": 8,
                      *       "token_ttl_seconds": 3600
                      *     }
                      */

@@ -44,6 +44,7 @@ const ui = {
   signUpForm: byId('sign-up-form', HTMLFormElement),
   newEmail: byId('new-email', HTMLInputElement),
   newPassword: byId('new-password', HTMLInputElement),
+  newPasswordHint: byId('new-password-hint', HTMLParagraphElement),
   showSignUp: byId('show-sign-up', HTMLButtonElement),
   showSignIn: byId('show-sign-in', HTMLButtonElement),
   showNewMailbox: byId('show-new-mailbox', HTMLButtonElement),
@@ -92,6 +93,8 @@ function show(view: 'sign-in' | 'sign-up' | 'pick-user' | 'mailbox'): void {
 
 async function showStart(): Promise<void> {
   for (const hint of document.querySelectorAll<HTMLElement>('[data-sign-up-only]')) hint.hidden = !store.config.sign_up;
+  // The server's own minimum, said before the person types (the server's refusal still reads in plain words).
+  ui.newPasswordHint.textContent = `At least ${store.config.password_min_length} characters. A passphrase of a few words is best: the longer, the safer.`;
   if (authenticationOn()) {
     show('sign-in');
     ui.email.focus();

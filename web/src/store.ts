@@ -21,7 +21,7 @@ export interface Session {
 export type ListPhase = 'idle' | 'loading' | 'loaded' | 'failed';
 
 export const store = {
-  config: { auth_mode: 'off', sign_up: false, token_ttl_seconds: null } as ClientConfig,
+  config: { auth_mode: 'off', sign_up: false, password_min_length: 8, token_ttl_seconds: null } as ClientConfig,
   session: undefined as Session | undefined,
   /** the mailbox owner's address */
   email: '',

@@ -12,20 +12,23 @@ export const ClientConfig = Type.Object(
       description: '`off`: no tokens (anyone acts as any user); `optional`: a token makes the caller known; `required`: every non-public route needs one.',
     }),
     sign_up: Type.Boolean({ description: 'Whether `POST /users/` accepts new accounts.' }),
+    password_min_length: Type.Integer({ description: 'The shortest password a new account may choose (the longest is 256).' }),
     token_ttl_seconds: Type.Union([Type.Integer(), Type.Null()], { description: 'How long a token from `POST /token` lasts; null when authentication is off.' }),
   },
-  { $id: 'ClientConfig', examples: [{ auth_mode: 'required', sign_up: true, token_ttl_seconds: 3600 }] },
+  { $id: 'ClientConfig', examples: [{ auth_mode: 'required', sign_up: true, password_min_length: 8, token_ttl_seconds: 3600 }] },
 );
 
 export interface ClientConfigOptions {
   authMode: AuthMode;
   tokenTtlSeconds: number;
+  passwordMinLength: number;
 }
 
 export const clientConfigRoutes: FastifyPluginAsyncTypebox<ClientConfigOptions> = async (app, options) => {
   const answer = {
     auth_mode: options.authMode,
     sign_up: true,
+    password_min_length: options.passwordMinLength,
     token_ttl_seconds: options.authMode === 'off' ? null : options.tokenTtlSeconds,
   };
   app.get(
