@@ -56,10 +56,20 @@ export interface MessagesTable {
   sender_seq: Optional<number>;
 }
 
-/** Per user: the step their mailbox is at; every change to it advances `seq` by one (modules/mailbox/mailbox-changes.repository.ts). */
+/**
+ * Per user: the step their mailbox is at (every change to it advances `seq` by one) and its folder
+ * counts, both kept in the transaction of each change (modules/mailbox/mailbox-changes.repository.ts).
+ */
 export interface MailboxStatesTable {
   user_id: number;
   seq: number;
+  inbox_total: Generated<number>;
+  inbox_unread: Generated<number>;
+  trash_total: Generated<number>;
+  trash_unread: Generated<number>;
+  spam_total: Generated<number>;
+  spam_unread: Generated<number>;
+  sent_total: Generated<number>;
 }
 
 /** One row per (sender, reporter): the recipient `reporter_id` reports `sender_id` as a spammer. */

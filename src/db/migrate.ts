@@ -12,6 +12,7 @@ import * as emailKey from './migrations/0003-email-key.js';
 import * as databaseGeneration from './migrations/0004-database-generation.js';
 import * as conversations from './migrations/0005-conversations.js';
 import * as mailboxChanges from './migrations/0006-mailbox-changes.js';
+import * as mailboxCounts from './migrations/0007-mailbox-counts.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
 
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0004-database-generation': databaseGeneration,
   '0005-conversations': conversations,
   '0006-mailbox-changes': mailboxChanges,
+  '0007-mailbox-counts': mailboxCounts,
 };
 
 function provider(dialect: DialectName): MigrationProvider {

@@ -4,6 +4,9 @@
  * prefix and its own PostgreSQL schema, and removes only what it created.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
@@ -145,3 +148,10 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_0
  */
 export const SQLITE_PASS_ONLY: string | false =
   process.env.TEST_DIALECT === 'postgres' ? 'independent of the database under test: runs in the SQLite pass' : false;
+
+/** A SQLite file of its own (a database a command-line tool or a second process can open too), removed when the test ends. */
+export function tempDatabaseUrl(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'inbox-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return `sqlite:${join(dir, 'inbox.db')}`;
+}

@@ -1,10 +1,15 @@
 /** GET /users/{id}/folders: total and unread per folder, following every batch update. */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { buildTestApp } from '../helpers/build-test-app.js';
 import { batchUpdate, createUser, sendMessages } from '../helpers/factories.js';
-import { testDatabaseUrl } from '../helpers/services.js';
+import { SQLITE_PASS_ONLY, tempDatabaseUrl, testDatabaseUrl } from '../helpers/services.js';
+import { rebuildMailboxCounts } from '../../src/modules/mailbox/mailbox-changes.repository.js';
+
+const run = promisify(execFile);
 import { folderCounts, insertMail } from './mailbox-support.js';
 
 const counts = (inbox: [number, number], trash: [number, number], spam: [number, number], sent = 0) => [
@@ -51,7 +56,7 @@ test('counts follow read, trash, restore, spam and not-spam changes made through
   assert.deepEqual(await folderCounts(app, ada.id), counts([2, 2], [0, 0], [0, 0], 5));
 });
 
-test('counts over many messages match the stored rows; rows in the old sent and deleted folders are not received mail', async (t) => {
+test('rows written straight into the database (not through the service) are counted after a rebuild, which matches the stored rows; the old sent and deleted folders are not received mail', async (t) => {
   const { app } = await buildTestApp(t);
   const ada = await createUser(app);
   const bob = await createUser(app);
@@ -61,6 +66,9 @@ test('counts over many messages match the stored rows; rows in the old sent and 
   await insertMail(app, ada.id, bob.id, 7, { folder: 'spam', unread: 'Y' });
   await insertMail(app, ada.id, bob.id, 9, { folder: 'deleted', unread: 'Y' });
   await insertMail(app, ada.id, bob.id, 4, { folder: 'sent', unread: 'N' });
+  // The service keeps counts for the writes it makes; rows added by hand are not among them until a rebuild.
+  assert.deepEqual(await folderCounts(app, bob.id), counts([0, 0], [0, 0], [0, 0]));
+  await rebuildMailboxCounts(app.db);
   assert.deepEqual(await folderCounts(app, bob.id), counts([420, 300], [45, 0], [7, 7]));
   // Ada sent all 485 of them, whatever folder Bob's copy is in.
   assert.deepEqual(await folderCounts(app, ada.id), counts([0, 0], [0, 0], [0, 0], 485));
@@ -98,4 +106,62 @@ test('the mailbox indexes exist, and on SQLite both views are answered from an i
     sql`select folder, count(*), coalesce(sum(case when unread = 'Y' then 1 else 0 end), 0) from messages where to_userid = 1 and folder in ('inbox','trash','spam') group by folder`,
   );
   assert.match(folders, /USING COVERING INDEX messages_recipient_folder_unread/);
+});
+
+test('kept counts are exact under concurrency: after hundreds of racing sends and batch updates, they equal a recount of the messages', async (t) => {
+  const { app } = await buildTestApp(t);
+  const users = [await createUser(app), await createUser(app), await createUser(app)];
+  const ids = users.map((user) => user.id);
+  let seed = 14;
+  const random = (below: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % below;
+  };
+  const pick = <T>(items: readonly T[]): T => items[random(items.length)] as T;
+  const sent: number[] = [];
+  const send = async () => {
+    const [from, to] = [pick(ids), pick(ids)];
+    const response =
+      random(2) === 0
+        ? await app.inject({ method: 'POST', url: '/msg/create/', payload: { from_userid: from, to_userid: to, subject: 's', message: 'm' } })
+        : await app.inject({ method: 'POST', url: `/users/${from}/messages`, payload: { to_userid: to, subject: 's', message: 'm' } });
+    assert.ok(response.statusCode === 200 || response.statusCode === 201, response.body);
+    sent.push(response.json<{ id: number }>().id);
+  };
+  const flags = [{ read: true }, { read: false }, { trash: true }, { trash: false }, { spam: true }, { spam: false }, { read: true, trash: true }];
+  const update = async () => {
+    if (sent.length === 0) return send();
+    const list = Array.from({ length: 1 + random(10) }, () => pick(sent));
+    const response = await batchUpdate(app, { message_id_list: list, ...pick(flags) });
+    assert.equal(response.statusCode, 200, response.body);
+  };
+  for (let round = 0; round < 10; round += 1) {
+    await Promise.all(Array.from({ length: 30 }, () => (random(3) === 0 ? send() : update())));
+  }
+  const kept = await Promise.all(ids.map((id) => folderCounts(app, id)));
+  await rebuildMailboxCounts(app.db);
+  const recounted = await Promise.all(ids.map((id) => folderCounts(app, id)));
+  assert.deepEqual(kept, recounted);
+  assert.equal(
+    kept.reduce((sum, userCounts) => sum + (userCounts.find((row) => row.folder === 'sent')?.total ?? 0), 0),
+    sent.length,
+    'every message sent is counted once, in its sender’s sent folder',
+  );
+});
+
+test('`npm run counts:rebuild` (the command itself) recounts a database whose messages were changed by hand', { skip: SQLITE_PASS_ONLY }, async (t) => {
+  const databaseUrl = tempDatabaseUrl(t);
+  const { app } = await buildTestApp(t, { DATABASE_URL: databaseUrl });
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  await sendMessages(app, ada.id, bob.id, 3);
+  // By hand, behind the service's back: two of Bob's messages to spam, read.
+  await app.db.updateTable('messages').set({ folder: 'spam', unread: 'N' }).where('to_userid', '=', bob.id).where('id', '<=', 2).execute();
+  assert.deepEqual(await folderCounts(app, bob.id), counts([3, 3], [0, 0], [0, 0]));
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/rebuild-counts.ts'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' },
+  });
+  assert.match(stdout, /Folder counts rebuilt from the messages \(sqlite\)/);
+  assert.deepEqual(await folderCounts(app, bob.id), counts([1, 1], [0, 0], [2, 0]));
+  assert.deepEqual(await folderCounts(app, ada.id), counts([0, 0], [0, 0], [0, 0], 3));
 });

@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { buildTestApp, createTestStorage, startTestApp } from '../helpers/build-test-app.js';
 import { batchUpdate, createUser, sendMessage, sendMessages, storedMessages } from '../helpers/factories.js';
-import { deleteKeysWithPrefix, eventually, privateRedis } from '../helpers/services.js';
+import { deleteKeysWithPrefix, eventually, privateRedis, tempDatabaseUrl } from '../helpers/services.js';
 
 const run = promisify(execFile);
 const key = (senderId: number) => `msg:spam-reports:uid:${senderId}`;
-
-function tempDatabaseUrl(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'inbox-test-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return `sqlite:${join(dir, 'inbox.db')}`;
-}
 
 describe('rebuilding counters from the ledger', () => {
   test('after the counter keys are lost, `npm run spam:rebuild` restores every value and remaining expiry, and drops counters the ledger does not know', async (t) => {

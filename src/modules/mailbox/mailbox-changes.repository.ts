@@ -3,7 +3,8 @@
  * a step. Every function takes the database or a transaction first.
  */
 import { type Kysely, sql } from 'kysely';
-import type { Database, Folder } from '../../db/database.js';
+import { dialectOf, inTransaction } from '../../db/create-db.js';
+import type { Database, Folder, UnreadMark } from '../../db/database.js';
 import { lastIdSeen, type MailboxState } from './mailbox-state.js';
 
 type Db = Kysely<Database>;
@@ -11,19 +12,64 @@ type Db = Kysely<Database>;
 /** The step each user's mailbox moved to: user id → seq. */
 export type AdvancedStates = ReadonlyMap<number, number>;
 
+/** The folder counts a mailbox row keeps: received mail by folder (total and unread), and mail sent. */
+export const COUNT_COLUMNS = ['inbox_total', 'inbox_unread', 'trash_total', 'trash_unread', 'spam_total', 'spam_unread', 'sent_total'] as const;
+export type CountColumn = (typeof COUNT_COLUMNS)[number];
+/** How a change moves a user's counts (absent: 0). */
+export type CountDeltas = Partial<Record<CountColumn, number>>;
+
+const RECEIVED_COLUMNS: Partial<Record<Folder, { total: CountColumn; unread: CountColumn }>> = {
+  inbox: { total: 'inbox_total', unread: 'inbox_unread' },
+  trash: { total: 'trash_total', unread: 'trash_unread' },
+  spam: { total: 'spam_total', unread: 'spam_unread' },
+};
+
 /**
- * Moves each user's mailbox one step on, inside the caller's transaction, and answers the new steps.
- * A user's row stays locked until the transaction ends, so a user's steps commit in order: whatever a
- * reader sees of steps up to n, it sees all of them. Rows are locked in id order (no deadlock between
- * two writers that touch the same users).
+ * What moving one received message between states does to its recipient's counts (pure): out of the
+ * old folder, into the new one. `sent` and `deleted` are not received folders and count nowhere.
  */
-export async function advanceStates(db: Db, userIds: Iterable<number>): Promise<AdvancedStates> {
-  const ids = [...new Set(userIds)].sort((a, b) => a - b);
+export function countDeltasOfMove(
+  deltas: CountDeltas,
+  from: { folder: Folder; unread: UnreadMark } | undefined,
+  to: { folder: Folder; unread: UnreadMark },
+): CountDeltas {
+  const add = (column: CountColumn, amount: number) => (deltas[column] = (deltas[column] ?? 0) + amount);
+  const before = from && RECEIVED_COLUMNS[from.folder];
+  if (from && before) {
+    add(before.total, -1);
+    if (from.unread === 'Y') add(before.unread, -1);
+  }
+  const after = RECEIVED_COLUMNS[to.folder];
+  if (after) {
+    add(after.total, 1);
+    if (to.unread === 'Y') add(after.unread, 1);
+  }
+  return deltas;
+}
+
+/**
+ * Moves each user's mailbox one step on, with its counts, inside the caller's transaction, and
+ * answers the new steps: one statement for all of them. A user's row stays locked until the
+ * transaction ends, so a user's steps commit in order (whatever a reader sees of steps up to n, it sees
+ * all of them) and counts change one writer at a time, exactly. Rows are locked in id order (no
+ * deadlock between two writers that touch the same users).
+ */
+export async function advanceMailboxes(db: Db, changes: ReadonlyMap<number, CountDeltas>): Promise<AdvancedStates> {
+  const ids = [...changes.keys()].sort((a, b) => a - b);
   if (ids.length === 0) return new Map();
+  const values = ids.map((userId) => {
+    const deltas = changes.get(userId) ?? {};
+    return { user_id: userId, seq: 1, ...Object.fromEntries(COUNT_COLUMNS.map((column) => [column, deltas[column] ?? 0])) };
+  });
   const rows = await db
     .insertInto('mailbox_states')
-    .values(ids.map((userId) => ({ user_id: userId, seq: 1 })))
-    .onConflict((conflict) => conflict.column('user_id').doUpdateSet((eb) => ({ seq: eb('mailbox_states.seq', '+', 1) })))
+    .values(values)
+    .onConflict((conflict) =>
+      conflict.column('user_id').doUpdateSet((eb) => ({
+        seq: eb('mailbox_states.seq', '+', 1),
+        ...Object.fromEntries(COUNT_COLUMNS.map((column) => [column, eb(`mailbox_states.${column}`, '+', eb.ref(`excluded.${column}`))])),
+      })),
+    )
     .returning(['user_id', 'seq'])
     .execute();
   return new Map(rows.map((row) => [Number(row.user_id), Number(row.seq)]));
@@ -33,6 +79,51 @@ export async function advanceStates(db: Db, userIds: Iterable<number>): Promise<
 export async function currentSeq(db: Db, userId: number): Promise<number> {
   const row = await db.selectFrom('mailbox_states').select('seq').where('user_id', '=', userId).executeTakeFirst();
   return Number(row?.seq ?? 0);
+}
+
+export type MailboxCounts = Record<CountColumn, number> & { seq: number };
+
+/** A user's step and folder counts, in one row read (all 0 for a user whose mailbox never changed). */
+export async function readMailboxCounts(db: Db, userId: number): Promise<MailboxCounts> {
+  const row = await db.selectFrom('mailbox_states').select(['seq', ...COUNT_COLUMNS]).where('user_id', '=', userId).executeTakeFirst();
+  return Object.fromEntries(['seq', ...COUNT_COLUMNS].map((column) => [column, Number(row?.[column as keyof typeof row] ?? 0)])) as MailboxCounts;
+}
+
+/**
+ * Counts every user's folders again from the messages, in one transaction that holds off writers
+ * (SQLite's write lock; on PostgreSQL a SHARE lock on messages): for the migration that added the
+ * counts, and for `npm run counts:rebuild` after messages were changed by hand in SQL. Steps stay as they are.
+ */
+export async function rebuildMailboxCounts(db: Db): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    if (dialectOf(trx) === 'postgres') await sql`lock table messages in share mode`.execute(trx);
+    const received = (folder: Folder, unreadOnly: boolean) =>
+      sql.raw(`sum(case when folder = '${folder}'${unreadOnly ? " and unread = 'Y'" : ''} then 1 else 0 end)`);
+    await sql`
+      with received as (
+        select to_userid as user_id,
+          ${received('inbox', false)} as inbox_total, ${received('inbox', true)} as inbox_unread,
+          ${received('trash', false)} as trash_total, ${received('trash', true)} as trash_unread,
+          ${received('spam', false)} as spam_total, ${received('spam', true)} as spam_unread
+        from messages group by to_userid
+      ),
+      sent as (select from_userid as user_id, count(*) as sent_total from messages group by from_userid),
+      everyone as (select user_id from received union select user_id from sent union select user_id from mailbox_states)
+      insert into mailbox_states (user_id, seq, inbox_total, inbox_unread, trash_total, trash_unread, spam_total, spam_unread, sent_total)
+      select everyone.user_id, 0,
+        coalesce(received.inbox_total, 0), coalesce(received.inbox_unread, 0),
+        coalesce(received.trash_total, 0), coalesce(received.trash_unread, 0),
+        coalesce(received.spam_total, 0), coalesce(received.spam_unread, 0),
+        coalesce(sent.sent_total, 0)
+      from everyone left join received on received.user_id = everyone.user_id left join sent on sent.user_id = everyone.user_id
+      where true
+      on conflict (user_id) do update set
+        inbox_total = excluded.inbox_total, inbox_unread = excluded.inbox_unread,
+        trash_total = excluded.trash_total, trash_unread = excluded.trash_unread,
+        spam_total = excluded.spam_total, spam_unread = excluded.spam_unread,
+        sent_total = excluded.sent_total
+    `.execute(trx);
+  });
 }
 
 /** The steps of these users' mailboxes (users without any change are left out). */

@@ -1,9 +1,11 @@
 /** SQL for the mailbox views. Every function takes the database (or a transaction) first. */
 import { type ExpressionBuilder, type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import { dialectOf } from '../../db/create-db.js';
-import { type Database, type Folder, MAILBOX_FOLDERS, type UnreadMark } from '../../db/database.js';
+import type { MAILBOX_FOLDERS} from '../../db/database.js';
+import { type Database, type Folder, type UnreadMark } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { messageJsonBytes } from '../messages/messages.repository.js';
+import type { MailboxCounts } from './mailbox-changes.repository.js';
 import { matchesSearch } from './search-index.js';
 import type { SearchTerms } from './search-text.js';
 
@@ -193,29 +195,12 @@ export interface FolderCount {
   unread: number;
 }
 
-/** Total and unread messages per received folder, then the sent ones; folders without mail count 0. */
-export async function countByFolder(db: Db, userId: number): Promise<FolderCount[]> {
-  const [rows, sent] = await Promise.all([
-    db
-      .selectFrom('messages')
-      .select((eb) => [
-        'folder',
-        eb.fn.countAll<number>().as('total'),
-        // SUM over no rows is NULL; the literals are inlined so PostgreSQL types the CASE as integer.
-        eb.fn
-          .coalesce(eb.fn.sum<number>(eb.case().when('unread', '=', 'Y').then(eb.lit(1)).else(eb.lit(0)).end()), eb.lit(0))
-          .as('unread'),
-      ])
-      .where('to_userid', '=', userId)
-      .where('folder', 'in', [...MAILBOX_FOLDERS])
-      .groupBy('folder')
-      .execute(),
-    db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('total')).where('from_userid', '=', userId).executeTakeFirstOrThrow(),
-  ]);
-  const byFolder = new Map(rows.map((row) => [row.folder, row]));
-  const received = MAILBOX_FOLDERS.map((folder) => {
-    const row = byFolder.get(folder);
-    return { folder, total: Number(row?.total ?? 0), unread: Number(row?.unread ?? 0) };
-  });
-  return [...received, { folder: 'sent', total: Number(sent.total), unread: 0 }];
+/** The four folders' counts, from a mailbox's kept counts (mailbox-changes.repository.ts). */
+export function folderCountsOf(counts: MailboxCounts): FolderCount[] {
+  return [
+    { folder: 'inbox', total: counts.inbox_total, unread: counts.inbox_unread },
+    { folder: 'trash', total: counts.trash_total, unread: counts.trash_unread },
+    { folder: 'spam', total: counts.spam_total, unread: counts.spam_unread },
+    { folder: 'sent', total: counts.sent_total, unread: 0 },
+  ];
 }

@@ -4,11 +4,11 @@ import { MAX_THREAD_MESSAGES } from '../../limits.js';
 import { markTruncated } from '../shared.schemas.js';
 import { userExists } from '../users/users.repository.js';
 import { foldChanges } from './mailbox-changes.js';
-import { currentSeq, readChanges } from './mailbox-changes.repository.js';
+import { currentSeq, readChanges, readMailboxCounts } from './mailbox-changes.repository.js';
 import { decodeCursor, encodeCursor } from './mailbox-cursor.js';
 import { decodeState, wholeStep } from './mailbox-state.js';
 import { mailboxMessage, sideOf } from './mailbox-view.js';
-import { countByFolder, findMailboxMessage, listMailbox, listThread } from './mailbox.repository.js';
+import { findMailboxMessage, folderCountsOf, listMailbox, listThread } from './mailbox.repository.js';
 import {
   changesSchema,
   DEFAULT_CHANGES_PAGE,
@@ -101,8 +101,10 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/users/:user_id/folders', { schema: folderCountsSchema, config: { access: { self: 'path' } } }, async (request, reply) => {
     const userId = request.params.user_id;
     await assertUserExists(userId);
-    reply.header(MAILBOX_STATE_HEADER, await stateOf(userId));
-    return countByFolder(app.db, userId);
+    // Kept counts: one row, whatever the mailbox's size; the state comes from the same row, so the two agree.
+    const counts = await readMailboxCounts(app.db, userId);
+    reply.header(MAILBOX_STATE_HEADER, app.mailboxEvents.stateText(wholeStep(counts.seq)));
+    return folderCountsOf(counts);
   });
 
   app.get('/users/:user_id/changes', { schema: changesSchema, config: { access: { self: 'path' } } }, async (request) => {

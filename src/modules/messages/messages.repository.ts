@@ -4,7 +4,7 @@ import { inTransaction, isForeignKeyViolation, lockRowsForUpdate } from '../../d
 import type { Database, MessageRow } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { UserNotFound } from '../../errors.js';
-import { type AdvancedStates, advanceStates } from '../mailbox/mailbox-changes.repository.js';
+import { type AdvancedStates, advanceMailboxes, type CountDeltas, countDeltasOfMove } from '../mailbox/mailbox-changes.repository.js';
 import { insertSearchable } from '../mailbox/search-index.js';
 import { MESSAGE_STATE_FIELDS, type MessageState, stateColumns, stateKey } from './batch-update.js';
 
@@ -31,14 +31,18 @@ export interface StoredMessage {
 }
 
 /**
- * Stores a message with its time, in one transaction with what it changes: both mailboxes' states
- * move a step on (mailbox-changes.repository.ts) and it is indexed for search. An unknown sender or
+ * Stores a message with its time, in one transaction with what it changes: both mailboxes move a step
+ * on, with their folder counts (mailbox-changes.repository.ts), and it is indexed for search. An unknown sender or
  * recipient is refused by the foreign keys and answered 404.
  */
 export async function insertMessage(db: Db, input: NewMessageInput): Promise<StoredMessage> {
   try {
     return await inTransaction(db, async (trx) => {
-      const states = await advanceStates(trx, [input.from_userid, input.to_userid]);
+      // A new message is in the recipient's inbox, unread, and in the sender's sent mail (both, for a message to oneself).
+      const changes = new Map<number, CountDeltas>([[input.from_userid, { sent_total: 1 }]]);
+      const recipient = changes.get(input.to_userid) ?? {};
+      changes.set(input.to_userid, countDeltasOfMove(recipient, undefined, { folder: 'inbox', unread: 'Y' }));
+      const states = await advanceMailboxes(trx, changes);
       const row = {
         ...input,
         created_at: Date.now(),

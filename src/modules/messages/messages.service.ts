@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
-import { type AdvancedStates, advanceStates } from '../mailbox/mailbox-changes.repository.js';
+import { type AdvancedStates, advanceMailboxes, type CountDeltas, countDeltasOfMove } from '../mailbox/mailbox-changes.repository.js';
 import type { ReportPair, SpamReports } from '../spam/spam-reports.js';
 import { type BatchCommand, planChange, sameState } from './batch-update.js';
 import { loadMessageStates, updateMessageStates } from './messages.repository.js';
@@ -35,7 +35,12 @@ export async function applyBatchUpdate(context: BatchUpdateContext, command: Bat
       if (spam === 'report') reports.push(pair);
       else if (spam === 'withdraw') withdrawals.push(pair);
     }
-    const states = await advanceStates(trx, changed.map(({ message }) => message.to_userid));
+    // Each recipient whose messages changed moves one step on, with what the moves did to their folder counts.
+    const mailboxes = new Map<number, CountDeltas>();
+    for (const { message, state } of changed) {
+      mailboxes.set(message.to_userid, countDeltasOfMove(mailboxes.get(message.to_userid) ?? {}, message, state));
+    }
+    const states = await advanceMailboxes(trx, mailboxes);
     await updateMessageStates(
       trx,
       changed.map(({ message, state }) => ({ id: message.id, state, recipientSeq: states.get(message.to_userid) ?? 0 })),
