@@ -2,8 +2,8 @@
  * The only file that reads the environment. loadConfig validates every variable once and
  * returns a frozen Config; buildApp takes it as an argument so tests can pass overrides.
  */
-
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { isEmailAddress, normalizeEmail } from './email.js';
 import { MAX_BODY_LIMIT_BYTES } from './limits.js';
 
@@ -93,6 +93,8 @@ export interface Config {
   readonly moderatorEmails: readonly string[];
   /** GET /users/{id}/events: the push streams' bounds and pace */
   readonly events: EventsSettings;
+  /** worker processes serving one port (node:cluster); 1: this process serves */
+  readonly webConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -254,6 +256,35 @@ function readTrustProxy(env: Env): TrustProxy {
   return Object.freeze(entries);
 }
 
+/** WEB_CONCURRENCY: a number of workers, or `auto` for one per core the process may use. */
+function readWebConcurrency(env: Env): number {
+  const raw = env.WEB_CONCURRENCY?.trim() ?? '';
+  if (raw === '') return 1;
+  if (raw.toLowerCase() === 'auto') return availableParallelism();
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 256) {
+    throw new ConfigError('WEB_CONCURRENCY', `must be a number of workers from 1 to 256, or auto (one per core), got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+/**
+ * What several workers cannot do: each would keep its own copy of something that must be one.
+ * Answers the reason, or undefined when the configuration works with `workers` processes.
+ */
+export function clusterProblem(config: Pick<Config, 'databaseUrl' | 'redisUrl' | 'rateLimits'>, workers: number): string | undefined {
+  if (workers <= 1) return undefined;
+  if (config.databaseUrl === 'sqlite::memory:') {
+    return 'DATABASE_URL=sqlite::memory: is a database per process: with WEB_CONCURRENCY above 1 every worker would have its own. Use a SQLite file or PostgreSQL.';
+  }
+  if (!config.redisUrl && config.databaseUrl.startsWith('sqlite:')) {
+    return 'WEB_CONCURRENCY above 1 on SQLite needs REDIS_URL: push notices between workers go through Redis pub/sub (PostgreSQL carries them itself).';
+  }
+  if (!config.redisUrl && Object.values(config.rateLimits).some((limit) => limit > 0)) {
+    return 'WEB_CONCURRENCY above 1 with rate limits needs REDIS_URL: without it each worker would count on its own. Set REDIS_URL, or RATE_LIMITS=off.';
+  }
+  return undefined;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const authMode = readAuthMode(env);
   return Object.freeze({
@@ -286,6 +317,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: Object.freeze(readCorsOrigins(env)),
     metricsEnabled: readBoolean(env, 'METRICS_ENABLED', true),
     moderatorEmails: Object.freeze(readModeratorEmails(env)),
+    webConcurrency: readWebConcurrency(env),
     events: Object.freeze({
       maxPerUser: readInteger(env, 'EVENTS_MAX_STREAMS_PER_USER', 5, 1, 100),
       maxStreams: readInteger(env, 'EVENTS_MAX_STREAMS', 10_000, 1, 1_000_000),
