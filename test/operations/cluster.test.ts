@@ -47,7 +47,7 @@ function statusOnNewConnection(url: string): Promise<number | undefined> {
 
 const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-test('two workers on one port: requests spread over both, spam counters and push stay exact, a dead worker is replaced, SIGTERM stops all', { skip: SQLITE_PASS_ONLY, timeout: 60_000 }, async (t) => {
+test('two workers on one port: spam counters and push stay exact across them, a dead worker is replaced, SIGTERM stops all', { skip: SQLITE_PASS_ONLY, timeout: 60_000 }, async (t) => {
   const prefix = `${uniqueName('cluster')}:`;
   t.after(() => deleteKeysWithPrefix(prefix));
   const service = await startService({ WEB_CONCURRENCY: '2', DATABASE_URL: tempDatabaseUrl(t), REDIS_URL, REDIS_KEY_PREFIX: prefix });
