@@ -35,10 +35,24 @@ export class MailboxEvents {
     return encodeState(this.tag, state);
   }
 
-  /** After a commit: every instance's streams of these users hear their new states. Never throws. */
+  /** Notices gathered since the last publish: user → newest step. */
+  private pending = new Map<number, number>();
+
+  /**
+   * After a commit: every instance's streams of these users hear their new states. Never throws.
+   * Notices of one turn of the event loop go out together, in one message: under load, one PUBLISH or
+   * NOTIFY serves many writes (a publish per create showed in the profile), and a notice waits no longer.
+   */
   changed(states: AdvancedStates): void {
     if (states.size === 0) return;
-    const notices: StateNotice[] = [...states].map(([userId, seq]) => ({ userId, seq }));
+    const first = this.pending.size === 0;
+    for (const [userId, seq] of states) this.pending.set(userId, Math.max(seq, this.pending.get(userId) ?? 0));
+    if (first) setImmediate(() => this.publishPending());
+  }
+
+  private publishPending(): void {
+    const notices: StateNotice[] = [...this.pending].map(([userId, seq]) => ({ userId, seq }));
+    this.pending = new Map();
     void this.transport.publish(notices);
   }
 

@@ -10,8 +10,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 interface LogLine {
   reqId?: string;
   msg?: string;
-  req?: unknown;
-  res?: unknown;
+  req?: { method?: string; url?: string };
+  res?: { statusCode?: number };
   level: number;
 }
 
@@ -85,8 +85,11 @@ describe('X-Request-Id', () => {
     await app.inject({ method: 'GET', url: '/test-only/boom', headers: { 'x-request-id': 'trace-boom-1' } });
 
     const messagesOf = (id: string) => lines.filter((line) => line.reqId === id).map((line) => line.msg);
-    assert.deepEqual(messagesOf('trace-ok-1'), ['incoming request', 'request completed']);
-    assert.deepEqual(messagesOf('trace-boom-1'), ['incoming request', 'unhandled error', 'request completed']);
+    // One line per request (with its method, URL and status), and the unexpected error's line before it.
+    assert.deepEqual(messagesOf('trace-ok-1'), ['request completed']);
+    assert.deepEqual(messagesOf('trace-boom-1'), ['unhandled error', 'request completed']);
+    const completed = lines.find((line) => line.reqId === 'trace-ok-1');
+    assert.deepEqual([completed?.req?.method, completed?.req?.url, completed?.res?.statusCode], ['GET', '/users/', 200]);
     // No line about a request (one with `req` or `res`) lacks an id.
     assert.deepEqual(lines.filter((line) => (line.req !== undefined || line.res !== undefined) && line.reqId === undefined), []);
   });
