@@ -75,9 +75,18 @@ export class ServiceMetrics {
     });
   }
 
+  /** Each (method, route, status)'s series, found once: prom-client hashes a label set on every call otherwise. */
+  private readonly series = new Map<string, { requests: { inc(): void }; durations: { observe(value: number): void } }>();
+
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
-    this.requests.inc({ method, route, status_code: String(statusCode) });
-    this.durations.observe({ method, route }, seconds);
+    const key = `${method} ${statusCode} ${route}`;
+    let series = this.series.get(key);
+    if (!series) {
+      series = { requests: this.requests.labels({ method, route, status_code: String(statusCode) }), durations: this.durations.labels({ method, route }) };
+      this.series.set(key, series);
+    }
+    series.requests.inc();
+    series.durations.observe(seconds);
   }
 
   /** Everything in Prometheus' text exposition format. */
