@@ -83,10 +83,19 @@ export async function currentSeq(db: Db, userId: number): Promise<number> {
 
 export type MailboxCounts = Record<CountColumn, number> & { seq: number };
 
-/** A user's step and folder counts, in one row read (all 0 for a user whose mailbox never changed). */
-export async function readMailboxCounts(db: Db, userId: number): Promise<MailboxCounts> {
-  const row = await db.selectFrom('mailbox_states').select(['seq', ...COUNT_COLUMNS]).where('user_id', '=', userId).executeTakeFirst();
-  return Object.fromEntries(['seq', ...COUNT_COLUMNS].map((column) => [column, Number(row?.[column as keyof typeof row] ?? 0)])) as MailboxCounts;
+/**
+ * A user's step and folder counts (all 0 for a user whose mailbox never changed), or undefined when
+ * there is no such user: one query answers both, where a view would otherwise ask twice.
+ */
+export async function readMailboxCounts(db: Db, userId: number): Promise<MailboxCounts | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .leftJoin('mailbox_states', 'mailbox_states.user_id', 'users.id')
+    .select(['mailbox_states.seq', ...COUNT_COLUMNS.map((column) => `mailbox_states.${column}` as const)])
+    .where('users.id', '=', userId)
+    .executeTakeFirst();
+  if (row === undefined) return undefined;
+  return Object.fromEntries(['seq', ...COUNT_COLUMNS].map((column) => [column, Number(row[column as keyof typeof row] ?? 0)])) as MailboxCounts;
 }
 
 /**

@@ -4,7 +4,7 @@ import { MAX_THREAD_MESSAGES } from '../../limits.js';
 import { markTruncated } from '../shared.schemas.js';
 import { userExists } from '../users/users.repository.js';
 import { foldChanges } from './mailbox-changes.js';
-import { currentSeq, readChanges, readMailboxCounts } from './mailbox-changes.repository.js';
+import { currentSeq, type MailboxCounts, readChanges, readMailboxCounts } from './mailbox-changes.repository.js';
 import { decodeCursor, encodeCursor } from './mailbox-cursor.js';
 import { decodeState, wholeStep } from './mailbox-state.js';
 import { mailboxMessage, sideOf } from './mailbox-view.js';
@@ -36,8 +36,16 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!(await userExists(app.db, userId))) throw new UserNotFound();
   }
 
+  /** The user's mailbox (its step and counts); 404 when there is no such user. */
+  async function mailboxOf(userId: number): Promise<MailboxCounts> {
+    const mailbox = await readMailboxCounts(app.db, userId);
+    if (mailbox === undefined) throw new UserNotFound();
+    return mailbox;
+  }
+
+  /** The state text of the user's mailbox; 404 when there is no such user. */
   async function stateOf(userId: number): Promise<string> {
-    return app.mailboxEvents.stateText(wholeStep(await currentSeq(app.db, userId)));
+    return app.mailboxEvents.stateText(wholeStep((await mailboxOf(userId)).seq));
   }
 
   app.get('/users/:user_id/messages', { schema: listMailboxSchema, config: { access: { self: 'path' } } }, async (request, reply) => {
@@ -45,7 +53,6 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { folder, unread, cursor, q } = request.query;
     const limit = request.query.limit ?? DEFAULT_MAILBOX_PAGE;
     const beforeId = cursor === undefined ? undefined : decodeCursor(cursor);
-    await assertUserExists(userId);
     // Read before the messages: a page is never older than its state (at worst a change is told twice).
     const state = await stateOf(userId);
     reply.header(MAILBOX_STATE_HEADER, state);
@@ -100,9 +107,8 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/users/:user_id/folders', { schema: folderCountsSchema, config: { access: { self: 'path' } } }, async (request, reply) => {
     const userId = request.params.user_id;
-    await assertUserExists(userId);
     // Kept counts: one row, whatever the mailbox's size; the state comes from the same row, so the two agree.
-    const counts = await readMailboxCounts(app.db, userId);
+    const counts = await mailboxOf(userId);
     reply.header(MAILBOX_STATE_HEADER, app.mailboxEvents.stateText(wholeStep(counts.seq)));
     return folderCountsOf(counts);
   });
@@ -112,11 +118,11 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { since } = request.query;
     const limit = request.query.limit ?? DEFAULT_CHANGES_PAGE;
     const from = since === undefined ? undefined : decodeState(since);
-    await assertUserExists(userId);
     if (from === undefined) {
       const state = await stateOf(userId);
       return { old_state: state, new_state: state, created: [], updated: [], destroyed: [], has_more_changes: false };
     }
+    await assertUserExists(userId);
     if (from.tag !== app.mailboxEvents.tag) throw new CannotCalculateChanges();
     // A message is at most two rows (its received and sent sides): twice the limit, and one more, tells whether more follow.
     const { current, rows } = await readChanges(app.db, userId, from, 2 * limit + 1);
@@ -135,10 +141,9 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/users/:user_id/events', { schema: eventsSchema, config: { access: { self: 'path' } } }, async (request, reply) => {
     const userId = request.params.user_id;
-    await assertUserExists(userId);
     const { streams } = app.mailboxEvents;
+    const { seq } = await mailboxOf(userId);
     if (!streams.hasRoom()) throw new ServiceUnavailable(STREAMS_FULL_RETRY_SECONDS);
-    const seq = await currentSeq(app.db, userId);
     // From here the stream is ours: Fastify sends nothing more (its onSend hooks included, hence the headers here).
     reply.hijack();
     const response = reply.raw;
