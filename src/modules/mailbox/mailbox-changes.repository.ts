@@ -171,6 +171,8 @@ export interface ChangesRead {
 export async function readChanges(db: Db, userId: number, since: MailboxState, rows: number): Promise<ChangesRead> {
   const { seq } = since;
   const afterId = lastIdSeen(since);
+  // The plain `>=` repeats what the OR says: it gives SQLite's planner the range's start in the (user, seq, id)
+  // index, without which it read every step the user ever had (6 ms at 100,000 messages instead of 0.05).
   const { rows: found } = await sql<{
     current: number | string;
     id: number | null;
@@ -185,12 +187,12 @@ export async function readChanges(db: Db, userId: number, since: MailboxState, r
       select id, from_userid, folder, recipient_seq as seq, recipient_created_seq as created_seq, 0 as sent
         from messages
         where to_userid = ${userId} and recipient_seq <= (select seq from cur)
-          and (recipient_seq > ${seq} or (recipient_seq = ${seq} and id > ${afterId}))
+          and recipient_seq >= ${seq} and (recipient_seq > ${seq} or (recipient_seq = ${seq} and id > ${afterId}))
       union all
       select id, from_userid, folder, sender_seq as seq, sender_seq as created_seq, 1 as sent
         from messages
         where from_userid = ${userId} and sender_seq <= (select seq from cur)
-          and (sender_seq > ${seq} or (sender_seq = ${seq} and id > ${afterId}))
+          and sender_seq >= ${seq} and (sender_seq > ${seq} or (sender_seq = ${seq} and id > ${afterId}))
     ) changes on 1 = 1
     order by changes.seq, changes.id, changes.sent
     limit ${rows}
