@@ -37,8 +37,8 @@ const LOG_BUFFER_BYTES = 4096;
 const LOG_FLUSH_MS = 200;
 
 /**
- * stdout, written in batches off the request path. Flushed on a timer, at shutdown (onClose below),
- * and synchronously when the process exits, so the lines before a crash are not lost.
+ * stdout, written in batches off the request path: flushed on a timer, and synchronously when the
+ * process exits (shutdown, or a crash; only a SIGKILL can lose the last 200 ms of lines).
  */
 let stdoutDestination: DestinationStream | undefined;
 function logDestination(): DestinationStream {
