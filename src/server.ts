@@ -4,8 +4,10 @@
  * on one port, replaces a worker that dies, and passes a shutdown on to all of them.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { clusterProblem, type Config, ConfigError, loadConfig } from './config.js';
+import { openDatabase } from './plugins/db.js';
 
 /** A worker that dies is replaced after this pause, doubling while they keep dying quickly, up to 30 s. */
 const FIRST_RESTART_MS = 500;
@@ -53,7 +55,18 @@ async function serve(config: Config) {
   await app.listen({ port: config.port, host: config.host });
 }
 
-function runWorkers(config: Config) {
+/**
+ * The primary brings the database to the latest schema once, before any worker starts: workers that
+ * all migrate a new database at once would queue on its lock and some would give up.
+ */
+async function migrateBeforeWorkers(config: Config): Promise<void> {
+  const log = pino({ level: config.logLevel });
+  const { db } = await openDatabase({ url: config.databaseUrl, poolMax: 1, timeoutMs: config.databaseTimeoutMs, log });
+  await db.destroy();
+}
+
+async function runWorkers(config: Config) {
+  await migrateBeforeWorkers(config);
   let stopping = false;
   let restartDelay = FIRST_RESTART_MS;
   const startedAt = new Map<Worker, number>();
@@ -91,7 +104,10 @@ function runWorkers(config: Config) {
 
 const config = readConfig();
 if (config.webConcurrency > 1 && cluster.isPrimary) {
-  runWorkers(config);
+  runWorkers(config).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
 } else {
   serve(config).catch((error: unknown) => {
     console.error(error);

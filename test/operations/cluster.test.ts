@@ -53,7 +53,10 @@ test('two workers on one port: spam counters and push stay exact across them, a 
   const service = await startService({ WEB_CONCURRENCY: '2', DATABASE_URL: tempDatabaseUrl(t), REDIS_URL, REDIS_KEY_PREFIX: prefix });
   t.after(() => service.child.kill('SIGKILL'));
   const primary = service.child.pid ?? 0;
-  await eventually(async () => (await workersOf(primary)).length === 2, 30_000, 'two workers');
+  await eventually(async () => (await workersOf(primary)).length === 2, 30_000, 'two workers').catch(async (error: unknown) => {
+    const { stdout } = await run('ps', ['-eo', 'pid,ppid,stat,cmd']).catch(() => ({ stdout: '' }));
+    throw new Error(`${String(error)}; primary ${primary}; the service said: ${service.output()}; processes: ${stdout.split('\n').filter((line) => line.includes('server.ts')).join(' | ')}`);
+  });
 
   // Every worker migrates and serves the same SQLite file.
   const sender = await json<{ id: number }>(post(`${service.url}/users/`, { email: `${uniqueName('s')}@example.com`, password: 'secret-password' }));
