@@ -47,13 +47,13 @@ function statusOnNewConnection(url: string): Promise<number | undefined> {
 
 const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-test('two workers on one port: spam counters and push stay exact across them, a dead worker is replaced, SIGTERM stops all', { skip: SQLITE_PASS_ONLY, timeout: 60_000 }, async (t) => {
+test('two workers on one port: spam counters and push stay exact across them, a dead worker is replaced, SIGTERM stops all', { skip: SQLITE_PASS_ONLY, timeout: 150_000 }, async (t) => {
   const prefix = `${uniqueName('cluster')}:`;
   t.after(() => deleteKeysWithPrefix(prefix));
   const service = await startService({ WEB_CONCURRENCY: '2', DATABASE_URL: tempDatabaseUrl(t), REDIS_URL, REDIS_KEY_PREFIX: prefix });
   t.after(() => service.child.kill('SIGKILL'));
   const primary = service.child.pid ?? 0;
-  await eventually(async () => (await workersOf(primary)).length === 2, 30_000, 'two workers').catch(async (error: unknown) => {
+  await eventually(async () => (await workersOf(primary)).length === 2, 60_000, 'two workers').catch(async (error: unknown) => {
     const { stdout } = await run('ps', ['-eo', 'pid,ppid,stat,cmd']).catch(() => ({ stdout: '' }));
     throw new Error(`${String(error)}; primary ${primary}; the service said: ${service.output()}; processes: ${stdout.split('\n').filter((line) => line.includes('server.ts')).join(' | ')}`);
   });
