@@ -14,11 +14,17 @@ import { deleteKeysWithPrefix, eventually, REDIS_URL, redisWithPrefix, SQLITE_PA
 
 const run = promisify(execFile);
 
-/** The worker processes of a primary, by pid. */
+/**
+ * The worker processes of a primary, by pid: its children that run the server (tsx may give the
+ * primary another child, esbuild's transform service, which is not a worker).
+ */
 async function workersOf(pid: number): Promise<number[]> {
   try {
-    const { stdout } = await run('pgrep', ['-P', String(pid)]);
-    return stdout.split('\n').filter(Boolean).map(Number);
+    const { stdout } = await run('ps', ['--ppid', String(pid), '-o', 'pid=,args=']);
+    return stdout
+      .split('\n')
+      .filter((line) => line.includes('server.ts'))
+      .map((line) => Number(line.trim().split(/\s+/)[0]));
   } catch {
     return [];
   }
