@@ -1,22 +1,10 @@
 /** How a message looks in a user's mailbox: the recipient sees its state, the sender only that it was sent. */
-import type { UnreadMark } from '../../db/database.js';
+import type { Static } from 'typebox';
 import type { MailboxRow } from './mailbox.repository.js';
+import type { MailboxMessage as MailboxMessageSchema } from './mailbox.schemas.js';
 
-export interface MailboxMessage {
-  id: number;
-  from_userid: number;
-  to_userid: number;
-  subject: string;
-  message: string;
-  folder: string;
-  unread: UnreadMark;
-  /** RFC 3339 UTC with milliseconds; null for messages stored before times were kept */
-  created_at: string | null;
-  thread_id: number;
-  in_reply_to: number | null;
-  from_email: string;
-  to_email: string;
-}
+/** The answer's shape, as its schema (and so /openapi.json) states it. */
+export type MailboxMessage = Static<typeof MailboxMessageSchema>;
 
 export type MailboxSide = 'received' | 'sent';
 
