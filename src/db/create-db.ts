@@ -6,24 +6,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
-import {
-  CompiledQuery,
-  type DatabaseConnection,
-  Kysely,
-  PostgresAdapter,
-  PostgresDialect,
-  type PostgresPool,
-  type PostgresPoolClient,
-  SqliteAdapter,
-  SqliteDialect,
-  type SqliteDialectConfig,
-  SqliteDriver,
-  type SqliteDatabase as KyselySqliteDatabase,
-} from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import SqliteDatabase from './better-sqlite3.js';
 import type { Database } from './database.js';
+import { GroupCommitSqliteDialect } from './sqlite-group-commit.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -62,46 +49,6 @@ const DEFAULT_TIMEOUT_MS = 5000;
 /** The client-side bound waits this much longer than the server's statement_timeout, so the server's cleaner error comes first. */
 const CLIENT_TIMEOUT_MARGIN_MS = 250;
 
-/**
- * SQLite with several processes on one file: a deferred `begin` reads first and fails with
- * SQLITE_BUSY_SNAPSHOT when another process wrote meanwhile (the busy timeout does not help there).
- * `begin immediate` takes the write lock up front, waiting up to busy_timeout for it, so writers
- * from every process queue instead of being refused.
- */
-class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
-}
-
-/**
- * Kysely's SQLite adapter takes no migration lock (it assumes one process) and migrates outside a
- * transaction. SQLite's DDL is transactional, so migrate in one transaction, which `begin immediate`
- * makes the lock: a second process starting on the same file waits, then finds nothing to do.
- */
-class TransactionalSqliteAdapter extends SqliteAdapter {
-  override get supportsTransactionalDdl(): boolean {
-    return true;
-  }
-}
-
-class WriteLockingSqliteDialect extends SqliteDialect {
-  readonly #config: SqliteDialectConfig;
-
-  constructor(config: SqliteDialectConfig) {
-    super(config);
-    this.#config = config;
-  }
-
-  override createDriver(): SqliteDriver {
-    return new ImmediateSqliteDriver(this.#config);
-  }
-
-  override createAdapter(): SqliteAdapter {
-    return new TransactionalSqliteAdapter();
-  }
-}
-
 function openSqlite(url: string, options: DatabaseOptions): DatabaseHandle {
   const file = url.slice('sqlite:'.length);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -120,30 +67,7 @@ function openSqlite(url: string, options: DatabaseOptions): DatabaseHandle {
     sqlite.close();
     throw error;
   }
-  const dialect = new WriteLockingSqliteDialect({ database: withStatementCache(sqlite) });
-  return { db: new Kysely<Database>({ dialect }), dialect: 'sqlite' };
-}
-
-const STATEMENT_CACHE_SIZE = 256;
-
-/**
- * Kysely prepares every query anew; the same few SQL strings repeat on every request, so keep
- * their prepared statements (better-sqlite3 statements are reusable; calls are synchronous).
- */
-function withStatementCache(sqlite: BetterSqlite3.Database): KyselySqliteDatabase {
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(sql: string) {
-      let statement = statements.get(sql);
-      if (!statement) {
-        statement = sqlite.prepare(sql);
-        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value as string);
-        statements.set(sql, statement);
-      }
-      return statement;
-    },
-  };
+  return { db: new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(sqlite) }), dialect: 'sqlite' };
 }
 
 /** The first lost connection goes to stderr when no logger was given (the command-line tools). */

@@ -1,0 +1,262 @@
+/**
+ * Kysely's SQLite driver with group commit. SQLite commits one transaction at a time, and a commit is
+ * the dearest part of a small write (the WAL frames of every page it touched, the full-text index's new
+ * segment, an fsync with synchronous=FULL). Writes that arrive together share one commit:
+ *
+ * - The first transaction opens a real one (`begin immediate`, the write lock); each transaction,
+ *   that one included, runs inside it as a savepoint, so a transaction that fails rolls back alone
+ *   (`rollback to`) and never takes its neighbours with it.
+ * - A transaction that succeeds releases its savepoint and the connection, then waits for the real
+ *   commit: it is not reported committed (nor are its effects told to anyone) before it is.
+ * - The real commit comes at the end of the event-loop turn (setImmediate), or at once when the group
+ *   holds 64 transactions, or before any statement outside a transaction, which so never sees writes
+ *   that are not committed yet.
+ * - If the commit fails, or SQLite rolls the whole transaction back (a full disk), every member fails
+ *   with the error and none of them is stored: all-or-nothing holds for each request.
+ *
+ * `begin immediate`, not a deferred `begin`: with several processes on one file, a deferred transaction
+ * reads first and fails with SQLITE_BUSY_SNAPSHOT when another process wrote meanwhile (the busy
+ * timeout does not help there); taking the write lock up front makes writers of every process queue.
+ *
+ * A single connection, as Kysely's own driver: callers queue for it. Prepared statements are kept
+ * (Kysely prepares every query anew; the same few SQL strings repeat on every request).
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, SelectQueryNode, SqliteAdapter, SqliteDialect } from 'kysely';
+
+/** Transactions that may share one commit; the group commits at once when it is full. */
+export const MAX_GROUP_SIZE = 64;
+const STATEMENT_CACHE_SIZE = 256;
+const SAVEPOINT = 'group_member';
+
+interface Group {
+  size: number;
+  /** settles when the real transaction commits (or fails) */
+  done: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+  /** the turn it opened in has ended: commit as soon as no transaction is in progress */
+  due: boolean;
+}
+
+function newGroup(): Group {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A group whose only transaction failed to begin has no one waiting: its failure is not unhandled.
+  done.catch(() => undefined);
+  return { size: 0, done, resolve, reject, due: false };
+}
+
+/** Why a transaction that had succeeded is reported failed: the group it shared was rolled back. */
+export class GroupRolledBack extends Error {
+  constructor(cause: unknown) {
+    super('the transaction was rolled back with the group commit it belonged to', { cause });
+    this.name = 'GroupRolledBack';
+  }
+}
+
+/** One holder of the connection: what Kysely calls a connection, from acquireConnection to releaseConnection. */
+class Lease implements DatabaseConnection {
+  holdsConnection = true;
+  /** inside a transaction: between its savepoint and its release or rollback */
+  inTransaction = false;
+  constructor(private readonly driver: GroupCommitSqliteDriver) {}
+
+  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    return Promise.resolve(this.driver.run<R>(this, query));
+  }
+
+  async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    if (!SelectQueryNode.is(query.query)) throw new Error('Sqlite driver only supports streaming of select queries');
+    for (const row of this.driver.iterate<R>(this, query)) yield { rows: [row] };
+  }
+}
+
+export class GroupCommitSqliteDriver implements Driver {
+  /** real commits so far (each of one or more transactions) */
+  commits = 0;
+  readonly #statements = new Map<string, BetterSqlite3.Statement>();
+  #holder: Lease | undefined;
+  readonly #waiting: ((lease: Lease) => void)[] = [];
+  #group: Group | undefined;
+
+  constructor(private readonly sqlite: BetterSqlite3.Database) {}
+
+  async init(): Promise<void> {}
+
+  acquireConnection(): Promise<DatabaseConnection> {
+    if (this.#holder === undefined) {
+      this.#holder = new Lease(this);
+      return Promise.resolve(this.#holder);
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    this.#release(connection as Lease);
+  }
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    const lease = connection as Lease;
+    // A group past its turn takes no one more: it commits, and a new one opens.
+    if (this.#group?.due === true) this.#commit();
+    if (this.#group === undefined) {
+      this.#exec('begin immediate');
+      const group = newGroup();
+      this.#group = group;
+      setImmediate(() => {
+        group.due = true;
+        if (this.#group === group && !this.#holder?.inTransaction) this.#commit();
+      });
+    }
+    this.#exec(`savepoint ${SAVEPOINT}`);
+    this.#group.size += 1;
+    lease.inTransaction = true;
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const lease = connection as Lease;
+    this.#exec(`release ${SAVEPOINT}`);
+    lease.inTransaction = false;
+    const group = this.#group;
+    if (group === undefined) throw new Error('group commit: a transaction ended outside its group');
+    if (group.size >= MAX_GROUP_SIZE) this.#commit();
+    // Let the next transaction in while this one waits for the group's commit.
+    this.#release(lease);
+    await group.done;
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const lease = connection as Lease;
+    // Released into a group whose commit then failed: there is nothing left to undo.
+    if (!lease.inTransaction) return;
+    lease.inTransaction = false;
+    if (!this.sqlite.inTransaction) {
+      // SQLite rolled the whole transaction back itself (SQLITE_FULL, SQLITE_IOERR, …): the group is lost.
+      this.#fail(new GroupRolledBack(new Error('SQLite rolled the transaction back')));
+      return;
+    }
+    try {
+      this.#exec(`rollback to ${SAVEPOINT}`);
+      this.#exec(`release ${SAVEPOINT}`);
+    } catch (error) {
+      this.#fail(new GroupRolledBack(error));
+      throw error;
+    }
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#group !== undefined && !this.#holder?.inTransaction) this.#commit();
+    this.sqlite.close();
+  }
+
+  /** A statement, for a lease that holds the connection; outside a transaction, the open group commits first. */
+  run<R>(lease: Lease, query: CompiledQuery): QueryResult<R> {
+    if (!lease.inTransaction && this.#group !== undefined) this.#commit();
+    const statement = this.#prepare(query.sql);
+    if (statement.reader) return { rows: statement.all(query.parameters) as R[] };
+    const { changes, lastInsertRowid } = statement.run(query.parameters);
+    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+  }
+
+  iterate<R>(lease: Lease, query: CompiledQuery): IterableIterator<R> {
+    if (!lease.inTransaction && this.#group !== undefined) this.#commit();
+    return this.#prepare(query.sql).iterate(query.parameters) as IterableIterator<R>;
+  }
+
+  #release(lease: Lease): void {
+    if (!lease.holdsConnection || this.#holder !== lease) return;
+    lease.holdsConnection = false;
+    if (lease.inTransaction) {
+      // Kysely always commits or rolls back first; a lease let go mid-transaction must not leave its writes in the group.
+      this.#fail(new GroupRolledBack(new Error('a transaction was released without commit or rollback')));
+    }
+    if (this.#group?.due === true) this.#commit();
+    const next = this.#waiting.shift();
+    if (next === undefined) {
+      this.#holder = undefined;
+      return;
+    }
+    this.#holder = new Lease(this);
+    next(this.#holder);
+  }
+
+  #commit(): void {
+    const group = this.#group;
+    if (group === undefined) return;
+    this.#group = undefined;
+    try {
+      this.#exec('commit');
+    } catch (error) {
+      this.#rollbackAll();
+      group.reject(new GroupRolledBack(error));
+      return;
+    }
+    this.commits += 1;
+    group.resolve();
+  }
+
+  #fail(error: unknown): void {
+    const group = this.#group;
+    if (group === undefined) return;
+    this.#group = undefined;
+    this.#rollbackAll();
+    group.reject(error);
+  }
+
+  #rollbackAll(): void {
+    if (!this.sqlite.inTransaction) return;
+    try {
+      this.#exec('rollback');
+    } catch {
+      // Nothing more can be done; SQLite ends a transaction it cannot roll back by itself.
+    }
+  }
+
+  #exec(sql: string): void {
+    this.#prepare(sql).run();
+  }
+
+  #prepare(sql: string): BetterSqlite3.Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.sqlite.prepare(sql);
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.delete(this.#statements.keys().next().value as string);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/**
+ * Kysely's SQLite adapter takes no migration lock (it assumes one process) and migrates outside a
+ * transaction. SQLite's DDL is transactional, so migrate in one transaction, which `begin immediate`
+ * makes the lock: a second process starting on the same file waits, then finds nothing to do.
+ */
+class TransactionalSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+/** SQLite through the group-commit driver, migrating in one transaction. */
+export class GroupCommitSqliteDialect extends SqliteDialect {
+  readonly driver: GroupCommitSqliteDriver;
+
+  constructor(sqlite: BetterSqlite3.Database) {
+    super({ database: sqlite });
+    this.driver = new GroupCommitSqliteDriver(sqlite);
+  }
+
+  override createDriver(): Driver {
+    return this.driver;
+  }
+
+  override createAdapter(): SqliteAdapter {
+    return new TransactionalSqliteAdapter();
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The SQLite driver's group commit (src/db/sqlite-group-commit.ts): transactions that arrive together
+ * share one real commit, yet each one is all-or-nothing on its own, none is reported committed before
+ * it is, and a failed commit fails every member with nothing stored. A second connection to the same
+ * file is the witness of what is committed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Kysely, sql } from 'kysely';
+import SqliteDatabase from '../../src/db/better-sqlite3.js';
+import { GroupCommitSqliteDialect, GroupRolledBack, MAX_GROUP_SIZE } from '../../src/db/sqlite-group-commit.js';
+import { SQLITE_PASS_ONLY } from '../helpers/services.js';
+
+interface Tables {
+  notes: { id: number; body: string };
+  parents: { id: number };
+  children: { id: number; parent_id: number };
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('SQLite group commit', { skip: SQLITE_PASS_ONLY }, () => {
+  let directory: string;
+  let sqlite: InstanceType<typeof SqliteDatabase>;
+  let witness: InstanceType<typeof SqliteDatabase>;
+  let dialect: GroupCommitSqliteDialect;
+  let db: Kysely<Tables>;
+
+  before(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'group-commit-'));
+    const file = join(directory, 'test.db');
+    sqlite = new SqliteDatabase(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('foreign_keys = ON');
+    dialect = new GroupCommitSqliteDialect(sqlite);
+    db = new Kysely<Tables>({ dialect });
+    await sql`create table notes (id integer primary key, body text not null)`.execute(db);
+    await sql`create table parents (id integer primary key)`.execute(db);
+    // Checked at commit: a row that breaks it makes the real COMMIT fail.
+    await sql`create table children (id integer primary key, parent_id integer not null references parents (id) deferrable initially deferred)`.execute(db);
+    witness = new SqliteDatabase(file, { readonly: true });
+  });
+
+  after(async () => {
+    witness.close();
+    await db.destroy();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  const committedBodies = (): string[] => (witness.prepare('select body from notes order by id').all() as { body: string }[]).map((row) => row.body);
+  const insertNote = (trx: Kysely<Tables>, body: string) => trx.insertInto('notes').values({ body }).execute();
+
+  async function reset(): Promise<void> {
+    await sql`delete from notes`.execute(db);
+    await sql`delete from children`.execute(db);
+    await sql`delete from parents`.execute(db);
+  }
+
+  test('transactions that arrive together share one commit, and none is reported before it is committed', async () => {
+    await reset();
+    const commits = dialect.driver.commits;
+    const seenByLater: number[] = [];
+    const writes = Array.from({ length: 20 }, (_, index) =>
+      db.transaction().execute(async (trx) => {
+        // The earlier members have ended, but nothing of theirs is committed yet.
+        seenByLater.push(committedBodies().length);
+        await insertNote(trx, `note ${index}`);
+      }),
+    );
+    const committedAtAnswer = await Promise.all(writes.map((write) => write.then(() => committedBodies().length)));
+    assert.equal(dialect.driver.commits - commits, 1);
+    assert.deepEqual(seenByLater, Array.from({ length: 20 }, () => 0));
+    assert.deepEqual(committedAtAnswer, Array.from({ length: 20 }, () => 20));
+    assert.deepEqual(committedBodies(), Array.from({ length: 20 }, (_, index) => `note ${index}`));
+  });
+
+  test('a transaction that fails rolls back alone; the others in its group commit', async () => {
+    await reset();
+    const commits = dialect.driver.commits;
+    const results = await Promise.allSettled([
+      db.transaction().execute((trx) => insertNote(trx, 'first')),
+      db.transaction().execute(async (trx) => {
+        await insertNote(trx, 'doomed');
+        await insertNote(trx, 'doomed too');
+        throw new Error('changed my mind');
+      }),
+      db.transaction().execute(async (trx) => {
+        // A statement that fails (a duplicate key) undoes only itself; the transaction then fails whole.
+        await insertNote(trx, 'third');
+        await trx.insertInto('notes').values({ id: 1, body: 'clash' }).execute().catch(() => undefined);
+      }),
+    ]);
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.equal((results[1] as PromiseRejectedResult).reason.message, 'changed my mind');
+    assert.deepEqual(committedBodies(), ['first', 'third']);
+    assert.equal(dialect.driver.commits - commits, 1);
+  });
+
+  test('a statement outside a transaction commits the open group first, so it never reads uncommitted writes', async () => {
+    await reset();
+    const write = db.transaction().execute((trx) => insertNote(trx, 'written'));
+    const read = db
+      .selectFrom('notes')
+      .select('body')
+      .execute()
+      .then((rows) => ({ rows: rows.map((row) => row.body), committed: committedBodies() }));
+    const [, seen] = await Promise.all([write, read]);
+    assert.deepEqual(seen, { rows: ['written'], committed: ['written'] });
+  });
+
+  test('when the commit fails, every member fails and nothing of the group is stored; the next group works', async () => {
+    await reset();
+    const results = await Promise.allSettled([
+      db.transaction().execute((trx) => insertNote(trx, 'innocent')),
+      db.transaction().execute((trx) => trx.insertInto('children').values({ id: 1, parent_id: 404 }).execute()),
+      db.transaction().execute((trx) => trx.insertInto('parents').values({ id: 7 }).execute()),
+    ]);
+    for (const result of results) {
+      assert.equal(result.status, 'rejected');
+      assert.ok(result.reason instanceof GroupRolledBack, String(result.reason));
+      assert.match(String((result.reason as GroupRolledBack).cause), /FOREIGN KEY constraint failed/);
+    }
+    assert.deepEqual(committedBodies(), []);
+    assert.deepEqual(witness.prepare('select id from parents').all(), []);
+    assert.equal(sqlite.inTransaction, false);
+
+    await db.transaction().execute((trx) => insertNote(trx, 'after'));
+    assert.deepEqual(committedBodies(), ['after']);
+  });
+
+  test(`a group holds at most ${MAX_GROUP_SIZE} transactions`, async () => {
+    await reset();
+    const commits = dialect.driver.commits;
+    const count = MAX_GROUP_SIZE * 2 + 10;
+    await Promise.all(Array.from({ length: count }, (_, index) => db.transaction().execute((trx) => insertNote(trx, `n${index}`))));
+    assert.equal(dialect.driver.commits - commits, 3);
+    assert.equal(committedBodies().length, count);
+  });
+
+  test('a transaction after the turn ended opens a group of its own', async () => {
+    await reset();
+    const commits = dialect.driver.commits;
+    const first = db.transaction().execute((trx) => insertNote(trx, 'one'));
+    await nextTurn();
+    await nextTurn();
+    const second = db.transaction().execute((trx) => insertNote(trx, 'two'));
+    await Promise.all([first, second]);
+    assert.equal(dialect.driver.commits - commits, 2);
+    assert.deepEqual(committedBodies(), ['one', 'two']);
+  });
+
+  test('a transaction waiting for the connection while another awaits something else still commits, in order', async () => {
+    await reset();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = db.transaction().execute(async (trx) => {
+      await insertNote(trx, 'slow');
+      await gate;
+    });
+    const quick = db.transaction().execute((trx) => insertNote(trx, 'quick'));
+    await nextTurn();
+    await nextTurn();
+    // The slow transaction holds the connection: nothing is committed, and the quick one waits its turn.
+    assert.deepEqual(committedBodies(), []);
+    release();
+    await Promise.all([slow, quick]);
+    assert.deepEqual(committedBodies(), ['slow', 'quick']);
+  });
+});
