@@ -9,13 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Kysely, sql } from 'kysely';
+import { type Generated, Kysely, sql } from 'kysely';
 import SqliteDatabase from '../../src/db/better-sqlite3.js';
 import { GroupCommitSqliteDialect, GroupRolledBack, MAX_GROUP_SIZE } from '../../src/db/sqlite-group-commit.js';
 import { SQLITE_PASS_ONLY } from '../helpers/services.js';
 
 interface Tables {
-  notes: { id: number; body: string };
+  notes: { id: Generated<number>; body: string };
   parents: { id: number };
   children: { id: number; parent_id: number };
 }
