@@ -4,6 +4,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { dialectOf, inTransaction } from '../../db/create-db.js';
+import { prepared } from '../../db/prepared.js';
 import type { Database, Folder, UnreadMark } from '../../db/database.js';
 import { lastIdSeen, type MailboxState } from './mailbox-state.js';
 
@@ -57,11 +58,23 @@ export function countDeltasOfMove(
 export async function advanceMailboxes(db: Db, changes: ReadonlyMap<number, CountDeltas>): Promise<AdvancedStates> {
   const ids = [...changes.keys()].sort((a, b) => a - b);
   if (ids.length === 0) return new Map();
-  const values = ids.map((userId) => {
+  const rows = ids.flatMap((userId) => {
     const deltas = changes.get(userId) ?? {};
-    return { user_id: userId, seq: 1, ...Object.fromEntries(COUNT_COLUMNS.map((column) => [column, deltas[column] ?? 0])) };
+    return [userId, ...COUNT_COLUMNS.map((column) => deltas[column] ?? 0)];
   });
-  const rows = await db
+  const advanced = await upsertMailboxSteps(db, rows);
+  return new Map(advanced.map((row) => [Number(row.user_id), Number(row.seq)]));
+}
+
+/** Per user, flat: the id, then the count deltas in COUNT_COLUMNS order. */
+const upsertMailboxSteps = prepared((db: Db, rows: readonly number[]) => {
+  const width = 1 + COUNT_COLUMNS.length;
+  const values = [];
+  for (let start = 0; start < rows.length; start += width) {
+    const counts = Object.fromEntries(COUNT_COLUMNS.map((column, index) => [column, rows[start + 1 + index] ?? 0]));
+    values.push({ user_id: rows[start] ?? 0, seq: 1, ...counts });
+  }
+  return db
     .insertInto('mailbox_states')
     .values(values)
     .onConflict((conflict) =>
@@ -70,10 +83,8 @@ export async function advanceMailboxes(db: Db, changes: ReadonlyMap<number, Coun
         ...Object.fromEntries(COUNT_COLUMNS.map((column) => [column, eb(`mailbox_states.${column}`, '+', eb.ref(`excluded.${column}`))])),
       })),
     )
-    .returning(['user_id', 'seq'])
-    .execute();
-  return new Map(rows.map((row) => [Number(row.user_id), Number(row.seq)]));
-}
+    .returning(['user_id', 'seq']);
+});
 
 /** The step a user's mailbox is at (0 before its first change). */
 export async function currentSeq(db: Db, userId: number): Promise<number> {

@@ -9,6 +9,7 @@
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { type DialectName, dialectOf, inTransaction } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
+import { prepared } from '../../db/prepared.js';
 import { indexedWords, type SearchTerms } from './search-text.js';
 
 type Db = Kysely<Database>;
@@ -20,33 +21,40 @@ interface IndexedText {
 }
 
 /** The columns a message's row gets for search: PostgreSQL's `search_vector` (its words as lexemes, as they are); none on SQLite. */
-type SearchColumns = { search_vector?: RawBuilder<unknown> };
+export type SearchColumns = { search_vector?: RawBuilder<unknown> };
+
+/** A message's words as the index holds them, joined by spaces (they hold none themselves). */
+export function searchWords(text: { subject: string; message: string }): string {
+  return indexedWords(text.subject, text.message).join(' ');
+}
+
+/** The search columns of a row whose words are `words` (searchWords): usable in a prepared insert. */
+export function searchColumns(db: Db, words: string): SearchColumns {
+  return dialectOf(db) === 'postgres' ? { search_vector: sql`array_to_tsvector(string_to_array(${words}, ' '))` } : {};
+}
 
 /**
- * Stores a message (through `insert`) and its words together: on PostgreSQL in the same INSERT (the
- * columns passed to `insert`), on SQLite in the same transaction (a row of the FTS5 table).
+ * Stores a message (through `insert`, which puts searchColumns(db, words) in its row) and its words
+ * together: on PostgreSQL in the same INSERT, on SQLite in the same transaction (a row of the FTS5 table).
  */
 export async function insertSearchable<Row extends { id: number }>(
   db: Db,
   text: { subject: string; message: string },
-  insert: (db: Db, searchColumns: SearchColumns) => Promise<Row>,
+  insert: (db: Db, words: string) => Promise<Row>,
 ): Promise<Row> {
-  if (dialectOf(db) === 'postgres') {
-    return insert(db, { search_vector: sql`array_to_tsvector(${indexedWords(text.subject, text.message)}::text[])` });
-  }
+  const words = searchWords(text);
+  if (dialectOf(db) === 'postgres') return insert(db, words);
   return inTransaction(db, async (trx) => {
-    const stored = await insert(trx, {});
-    await addToSqliteIndex(trx, [{ id: stored.id, ...text }]);
+    const stored = await insert(trx, words);
+    await addToSqliteIndex(trx, stored.id, words);
     return stored;
   });
 }
 
-/** SQLite: adds stored messages to the FTS5 table. */
-async function addToSqliteIndex(db: Db, rows: readonly IndexedText[]): Promise<void> {
-  for (const row of rows) {
-    await sql`insert into messages_search (rowid, words) values (${row.id}, ${indexedWords(row.subject, row.message).join(' ')})`.execute(db);
-  }
-}
+/** SQLite: adds a stored message's words to the FTS5 table. */
+const addToSqliteIndex = prepared((db: Db, id: number, words: string) => ({
+  compile: () => sql`insert into messages_search (rowid, words) values (${id}, ${words})`.compile(db),
+}));
 
 /** Ids a search is known to be limited to: `from` ≤ id < `below`. */
 export interface IdRange {
@@ -89,13 +97,13 @@ export async function indexUnindexedMessages(db: Db): Promise<number> {
             and not exists (select 1 from messages_search where rowid = messages.id) order by id limit ${REBUILD_BATCH}`;
     const { rows } = await unindexed.execute(db);
     if (rows.length === 0) return indexed;
+    const words = rows.map(searchWords);
     if (dialect === 'postgres') {
       const ids = rows.map((row) => row.id);
-      const words = rows.map((row) => indexedWords(row.subject, row.message).join(' '));
       await sql`update messages set search_vector = array_to_tsvector(string_to_array(batch.words, ' '))
         from unnest(${ids}::bigint[], ${words}::text[]) as batch(id, words) where messages.id = batch.id`.execute(db);
     } else {
-      await addToSqliteIndex(db, rows);
+      for (const [index, row] of rows.entries()) await addToSqliteIndex(db, row.id, words[index] ?? '');
     }
     indexed += rows.length;
     after = rows.at(-1)!.id;

@@ -5,7 +5,8 @@ import type { Database, MessageRow } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { UserNotFound } from '../../errors.js';
 import { type AdvancedStates, advanceMailboxes, type CountDeltas, countDeltasOfMove } from '../mailbox/mailbox-changes.repository.js';
-import { insertSearchable } from '../mailbox/search-index.js';
+import { insertSearchable, searchColumns } from '../mailbox/search-index.js';
+import { prepared } from '../../db/prepared.js';
 import { MESSAGE_STATE_FIELDS, type MessageState, stateColumns, stateKey } from './batch-update.js';
 
 type Db = Kysely<Database>;
@@ -43,15 +44,20 @@ export async function insertMessage(db: Db, input: NewMessageInput): Promise<Sto
       const recipient = changes.get(input.to_userid) ?? {};
       changes.set(input.to_userid, countDeltasOfMove(recipient, undefined, { folder: 'inbox', unread: 'Y' }));
       const states = await advanceMailboxes(trx, changes);
-      const row = {
-        ...input,
-        created_at: Date.now(),
-        recipient_seq: states.get(input.to_userid),
-        recipient_created_seq: states.get(input.to_userid),
-        sender_seq: states.get(input.from_userid),
-      };
-      const message = await insertSearchable(trx, input, (db, searchColumns) =>
-        db.insertInto('messages').values({ ...row, ...searchColumns }).returning(MESSAGE_COLUMNS).executeTakeFirstOrThrow(),
+      const message = await insertSearchable(trx, input, (db, words) =>
+        insertMessageRow(
+          db,
+          input.from_userid,
+          input.to_userid,
+          input.subject,
+          input.message,
+          input.thread_id ?? null,
+          input.in_reply_to ?? null,
+          Date.now(),
+          states.get(input.to_userid) ?? 0,
+          states.get(input.from_userid) ?? 0,
+          words,
+        ).then(([row]) => row!),
       );
       return { message, states };
     });
@@ -60,6 +66,38 @@ export async function insertMessage(db: Db, input: NewMessageInput): Promise<Sto
     throw error;
   }
 }
+
+const insertMessageRow = prepared(
+  (
+    db: Db,
+    from: number,
+    to: number,
+    subject: string,
+    message: string,
+    threadId: number | null,
+    inReplyTo: number | null,
+    createdAt: number,
+    recipientSeq: number,
+    senderSeq: number,
+    words: string,
+  ) =>
+    db
+      .insertInto('messages')
+      .values({
+        from_userid: from,
+        to_userid: to,
+        subject,
+        message,
+        thread_id: threadId,
+        in_reply_to: inReplyTo,
+        created_at: createdAt,
+        recipient_seq: recipientSeq,
+        recipient_created_seq: recipientSeq,
+        sender_seq: senderSeq,
+        ...searchColumns(db, words),
+      })
+      .returning(MESSAGE_COLUMNS),
+);
 
 /** What a Message adds to its text in an answer: keys, punctuation, three ids of up to 16 digits, the comma. */
 const MESSAGE_FRAME_BYTES = 160;
