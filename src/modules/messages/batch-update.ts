@@ -38,11 +38,6 @@ export function stateKey(state: MessageState): string {
   return MESSAGE_STATE_FIELDS.map((field) => state[field]).join('/');
 }
 
-/** Just the state's columns, for an UPDATE's SET. */
-export function stateColumns(state: MessageState): MessageState {
-  return Object.fromEntries(MESSAGE_STATE_FIELDS.map((field) => [field, state[field]])) as MessageState;
-}
-
 function parseFlag(value: string | boolean | null | undefined): FlagValue {
   if (value === undefined || value === null) return undefined;
   if (value === true || value === 'true') return true;

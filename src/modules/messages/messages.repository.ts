@@ -7,7 +7,7 @@ import { UserNotFound } from '../../errors.js';
 import { type AdvancedStates, advanceMailboxes, type CountDeltas, countDeltasOfMove } from '../mailbox/mailbox-changes.repository.js';
 import { insertSearchable, searchColumns } from '../mailbox/search-index.js';
 import { prepared } from '../../db/prepared.js';
-import { MESSAGE_STATE_FIELDS, type MessageState, stateColumns, stateKey } from './batch-update.js';
+import { MESSAGE_STATE_FIELDS, type MessageState, stateKey } from './batch-update.js';
 
 type Db = Kysely<Database>;
 
@@ -120,13 +120,24 @@ export async function listMessages(
     limit: page.limit,
     sizeOf: messageJsonBytes,
     readChunk: (count, after) => {
-      let query = db.selectFrom('messages').select(MESSAGE_COLUMNS);
-      if (recipientId !== undefined) query = query.where('to_userid', '=', recipientId);
-      if (after !== undefined) return query.where('id', '>', after.id).orderBy('id').limit(count).execute();
-      return query.orderBy('id').limit(count).offset(page.offset).execute();
+      if (recipientId === undefined) return after === undefined ? firstMessages(db, count, page.offset) : messagesAfter(db, after.id, count);
+      return after === undefined ? firstMessagesTo(db, recipientId, count, page.offset) : messagesToAfter(db, recipientId, after.id, count);
     },
   });
 }
+
+const firstMessages = prepared((db: Db, count: number, offset: number) =>
+  db.selectFrom('messages').select(MESSAGE_COLUMNS).orderBy('id').limit(count).offset(offset),
+);
+const messagesAfter = prepared((db: Db, afterId: number, count: number) =>
+  db.selectFrom('messages').select(MESSAGE_COLUMNS).where('id', '>', afterId).orderBy('id').limit(count),
+);
+const firstMessagesTo = prepared((db: Db, recipientId: number, count: number, offset: number) =>
+  db.selectFrom('messages').select(MESSAGE_COLUMNS).where('to_userid', '=', recipientId).orderBy('id').limit(count).offset(offset),
+);
+const messagesToAfter = prepared((db: Db, recipientId: number, afterId: number, count: number) =>
+  db.selectFrom('messages').select(MESSAGE_COLUMNS).where('to_userid', '=', recipientId).where('id', '>', afterId).orderBy('id').limit(count),
+);
 
 export interface StoredMessageState extends MessageState {
   id: number;
@@ -138,19 +149,22 @@ export interface StoredMessageState extends MessageState {
  * Loads the listed messages (only the recipient's, when one is given) in one query, locking them
  * for the rest of the transaction so concurrent batches apply one after the other.
  */
-export async function loadMessageStates(
-  db: Db,
-  ids: number[],
-  recipientId?: number,
-): Promise<StoredMessageState[]> {
-  let query = db
-    .selectFrom('messages')
-    .select(['id', 'from_userid', 'to_userid', ...MESSAGE_STATE_FIELDS])
-    .where('id', 'in', ids);
-  if (recipientId !== undefined) query = query.where('to_userid', '=', recipientId);
-  // NO KEY UPDATE: a reply being stored (its in_reply_to key-share-locks the message) need not wait for the batch.
-  return lockRowsForUpdate(db, query.orderBy('id'), 'no key update').execute();
+export async function loadMessageStates(db: Db, ids: number[], recipientId?: number): Promise<StoredMessageState[]> {
+  return recipientId === undefined ? messageStates(db, ids) : recipientMessageStates(db, ids, recipientId);
 }
+
+const STATE_COLUMNS = ['id', 'from_userid', 'to_userid', ...MESSAGE_STATE_FIELDS] as const;
+// NO KEY UPDATE: a reply being stored (its in_reply_to key-share-locks the message) need not wait for the batch.
+const messageStates = prepared((db: Db, ids: readonly number[]) =>
+  lockRowsForUpdate(db, db.selectFrom('messages').select(STATE_COLUMNS).where('id', 'in', ids).orderBy('id'), 'no key update'),
+);
+const recipientMessageStates = prepared((db: Db, ids: readonly number[], recipientId: number) =>
+  lockRowsForUpdate(
+    db,
+    db.selectFrom('messages').select(STATE_COLUMNS).where('id', 'in', ids).where('to_userid', '=', recipientId).orderBy('id'),
+    'no key update',
+  ),
+);
 
 /**
  * Writes new states, each with the recipient's mailbox step it makes: one UPDATE per distinct
@@ -164,7 +178,9 @@ export async function updateMessageStates(db: Db, changes: { id: number; state: 
     group.ids.push(id);
     groups.set(key, group);
   }
-  for (const { state, recipientSeq, ids } of groups.values()) {
-    await db.updateTable('messages').set({ ...stateColumns(state), recipient_seq: recipientSeq }).where('id', 'in', ids).execute();
-  }
+  for (const { state, recipientSeq, ids } of groups.values()) await setMessageStates(db, state.folder, state.unread, recipientSeq, ids);
 }
+
+const setMessageStates = prepared((db: Db, folder: MessageState['folder'], unread: MessageState['unread'], recipientSeq: number, ids: readonly number[]) =>
+  db.updateTable('messages').set({ folder, unread, recipient_seq: recipientSeq }).where('id', 'in', ids),
+);

@@ -4,7 +4,8 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/database.js';
-import { lockRowsForUpdate } from '../../db/create-db.js';
+import { dialectOf, lockRowsForUpdate } from '../../db/create-db.js';
+import { prepared } from '../../db/prepared.js';
 
 type Db = Kysely<Database>;
 
@@ -52,64 +53,92 @@ export async function recordReportChanges(
   if (senders.length === 0) return unchanged;
 
   // Serialize ledger changes per sender across connections (PostgreSQL): counts below then see every committed report.
-  await db
-    .insertInto('spam_counters')
-    .values(senders.map((senderId) => ({ sender_id: senderId, reporters: 0, version: 0, expires_at: 0 })))
-    .onConflict((conflict) => conflict.column('sender_id').doNothing())
-    .execute();
-  await lockRowsForUpdate(db, db.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).orderBy('sender_id')).execute();
-
+  await ensureCounters(db, senders);
+  // (SQLite's writers are serialised by BEGIN IMMEDIATE: nothing to lock there.)
+  if (dialectOf(db) === 'postgres') await lockCounters(db, senders);
   // When a counter has expired, the reports behind it expire with it.
-  await db
-    .deleteFrom('spam_reports')
-    .where('sender_id', 'in', (eb) =>
-      eb.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).where('expires_at', '<=', now),
-    )
-    .execute();
+  await deleteExpiredReports(db, senders, now);
 
   // Every report refreshes the sender's expiry, even one already counted: the counter changes below.
   const changed = new Set<number>(changes.reports.map((pair) => pair.senderId));
   let recorded = 0;
   let withdrawn = 0;
   if (changes.reports.length > 0) {
-    const inserted = await db
-      .insertInto('spam_reports')
-      .values(changes.reports.map((pair) => ({ reporter_id: pair.reporterId, sender_id: pair.senderId, reported_at: now })))
-      .onConflict((conflict) => conflict.columns(['sender_id', 'reporter_id']).doNothing())
-      .returning('sender_id')
-      .execute();
-    recorded = inserted.length;
+    recorded = (await insertReports(db, changes.reports.flatMap(pairColumns), now)).length;
   }
   if (changes.withdrawals.length > 0) {
-    const removed = await db
-      .deleteFrom('spam_reports')
-      .where(({ eb, refTuple, tuple }) =>
-        eb(
-          refTuple('reporter_id', 'sender_id'),
-          'in',
-          changes.withdrawals.map((pair) => tuple(pair.reporterId, pair.senderId)),
-        ),
-      )
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('messages')
-              .select(sql`1`.as('one'))
-              .whereRef('messages.to_userid', '=', 'spam_reports.reporter_id')
-              .whereRef('messages.from_userid', '=', 'spam_reports.sender_id')
-              .where('messages.folder', '=', 'spam'),
-          ),
-        ),
-      )
-      .returning('sender_id')
-      .execute();
+    const removed = await deleteWithdrawnReports(db, changes.withdrawals.flatMap(pairColumns));
     removed.forEach((row) => changed.add(row.sender_id));
     withdrawn = removed.length;
   }
   if (changed.size === 0) return unchanged;
 
   // Each change bumps the version (so counter writes apply in order) and restarts the expiry.
-  const rows = await db
+  const rows = await recountCounters(db, [...changed], now + ttlMs);
+  return { counters: rows.map(toCounterState), recorded, withdrawn };
+}
+
+/** A pair as two values, reporter then sender (the prepared statements below take pairs flat). */
+const pairColumns = (pair: ReportPair): number[] => [pair.reporterId, pair.senderId];
+
+function pairsOf(flat: readonly number[]): ReportPair[] {
+  const pairs = [];
+  for (let index = 0; index < flat.length; index += 2) pairs.push({ reporterId: flat[index] ?? 0, senderId: flat[index + 1] ?? 0 });
+  return pairs;
+}
+
+const ensureCounters = prepared((db: Db, senders: readonly number[]) =>
+  db
+    .insertInto('spam_counters')
+    .values(senders.map((senderId) => ({ sender_id: senderId, reporters: 0, version: 0, expires_at: 0 })))
+    .onConflict((conflict) => conflict.column('sender_id').doNothing()),
+);
+
+const lockCounters = prepared((db: Db, senders: readonly number[]) =>
+  lockRowsForUpdate(db, db.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).orderBy('sender_id')),
+);
+
+const deleteExpiredReports = prepared((db: Db, senders: readonly number[], now: number) =>
+  db
+    .deleteFrom('spam_reports')
+    .where('sender_id', 'in', (eb) => eb.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).where('expires_at', '<=', now)),
+);
+
+const insertReports = prepared((db: Db, pairs: readonly number[], now: number) =>
+  db
+    .insertInto('spam_reports')
+    .values(pairsOf(pairs).map((pair) => ({ reporter_id: pair.reporterId, sender_id: pair.senderId, reported_at: now })))
+    .onConflict((conflict) => conflict.columns(['sender_id', 'reporter_id']).doNothing())
+    .returning('sender_id'),
+);
+
+/** A withdrawal only removes a report when none of the reporter's messages from that sender remain in spam. */
+const deleteWithdrawnReports = prepared((db: Db, pairs: readonly number[]) =>
+  db
+    .deleteFrom('spam_reports')
+    .where(({ eb, refTuple, tuple }) =>
+      eb(
+        refTuple('reporter_id', 'sender_id'),
+        'in',
+        pairsOf(pairs).map((pair) => tuple(pair.reporterId, pair.senderId)),
+      ),
+    )
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('messages')
+            .select(sql`1`.as('one'))
+            .whereRef('messages.to_userid', '=', 'spam_reports.reporter_id')
+            .whereRef('messages.from_userid', '=', 'spam_reports.sender_id')
+            .where('messages.folder', '=', 'spam'),
+        ),
+      ),
+    )
+    .returning('sender_id'),
+);
+
+const recountCounters = prepared((db: Db, senders: readonly number[], expiresAt: number) =>
+  db
     .updateTable('spam_counters')
     .set((eb) => ({
       reporters: eb
@@ -117,13 +146,11 @@ export async function recordReportChanges(
         .select((count) => count.fn.countAll<number>().as('n'))
         .whereRef('spam_reports.sender_id', '=', 'spam_counters.sender_id'),
       version: eb('version', '+', 1),
-      expires_at: now + ttlMs,
+      expires_at: expiresAt,
     }))
-    .where('sender_id', 'in', [...changed])
-    .returning(['sender_id', 'reporters', 'version', 'expires_at'])
-    .execute();
-  return { counters: rows.map(toCounterState), recorded, withdrawn };
-}
+    .where('sender_id', 'in', senders)
+    .returning(['sender_id', 'reporters', 'version', 'expires_at']),
+);
 
 function toCounterState(row: { sender_id: number; reporters: number; version: number; expires_at: number }): CounterState {
   return {
