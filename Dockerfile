@@ -36,4 +36,6 @@ EXPOSE 8000
 # The slim image has no curl: ask node itself. Exit 0 only on a 200 from GET /.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["node", "-e", "require('http').get('http://127.0.0.1:' + (process.env.PORT || 8000) + '/', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1)).setTimeout(4000, function () { this.destroy(); })"]
-CMD ["node", "dist/server.js"]
+# A young generation of at most 4 MB per half: about 20 MB less memory from the start (113 MB instead of
+# 134 after start on Node 20), for a few per cent more CPU on allocation-heavy requests (README, Speed).
+CMD ["node", "--max-semi-space-size=4", "dist/server.js"]

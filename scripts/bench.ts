@@ -800,7 +800,8 @@ async function waitForWorkers(pid: number): Promise<void> {
 async function startService(database: BenchDatabase, keyPrefix: string): Promise<Service> {
   const port = await freePort();
   const logFile = options['service-log'] ? openSync(options['service-log'], 'a') : undefined;
-  const child = spawn(process.execPath, ['dist/server.js'], {
+  // As `npm start` runs it (package.json).
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', 'dist/server.js'], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
