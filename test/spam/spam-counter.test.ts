@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { buildTestApp } from '../helpers/build-test-app.js';
 import { batchUpdate, createUser, sendMessages, storedMessages } from '../helpers/factories.js';
+import { REDIS_URL } from '../helpers/services.js';
 
 const key = (senderId: number) => `msg:spam-reports:uid:${senderId}`;
 
@@ -273,5 +275,43 @@ describe('counters under concurrency', () => {
     await batchUpdate(app, { message_id_list: ids.slice(0, 8), spam: 'true' });
 
     for (const sender of senders) assert.equal(await redis.get(key(sender.id)), '2');
+  });
+});
+
+describe('publishing counters', () => {
+  // The requests' commits land together only where SQLite's group commit makes them (PostgreSQL commits each apart).
+  const sqliteOnly = process.env.TEST_DIALECT === 'postgres' ? 'publishes share a round trip when their commits do: SQLite' : false;
+
+  test('counters published in the same moment go to Redis in one script call, and each answer comes after its counter is there', { skip: sqliteOnly }, async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const sender = await createUser(app);
+    const recipients = await Promise.all(Array.from({ length: 10 }, () => createUser(app)));
+    const ids = (await Promise.all(recipients.map((recipient) => sendMessages(app, sender.id, recipient.id, 1)))).flat();
+
+    // monitor() answers a second connection of its own: both are closed at the end.
+    const client = new Redis(REDIS_URL);
+    const monitor = await client.monitor();
+    t.after(() => {
+      monitor.disconnect();
+      client.disconnect();
+    });
+    const scriptCalls: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (/^eval(sha)?$/i.test(args[0] ?? '') && args.some((arg) => arg.endsWith(key(sender.id)))) scriptCalls.push(args);
+    });
+
+    const counts = await Promise.all(
+      ids.map(async (id) => {
+        const response = await batchUpdate(app, { message_id_list: [id], spam: 'true' });
+        assert.equal(response.statusCode, 200);
+        return Number(await redis.get(key(sender.id)));
+      }),
+    );
+
+    assert.equal(await redis.get(key(sender.id)), '10');
+    // Every answer found its own report counted already (the count it read includes itself and maybe others).
+    assert.ok(counts.every((count) => count >= 1 && count <= 10), String(counts));
+    await sleep(200);
+    assert.ok(scriptCalls.length >= 1 && scriptCalls.length < ids.length, `${scriptCalls.length} script calls for ${ids.length} requests`);
   });
 });
