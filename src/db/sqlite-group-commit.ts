@@ -28,6 +28,7 @@ import { type CompiledQuery, type DatabaseConnection, type Driver, type QueryRes
 export const MAX_GROUP_SIZE = 64;
 const STATEMENT_CACHE_SIZE = 256;
 const SAVEPOINT = 'group_member';
+const SCHEMA_CHANGE = /^\s*(create|alter|drop)\b/i;
 
 interface Group {
   size: number;
@@ -182,6 +183,8 @@ export class GroupCommitSqliteDriver implements Driver {
     if (toRow !== undefined) return { rows: (statement.all(query.parameters) as unknown[][]).map(toRow) as R[] };
     if (statement.reader) return { rows: statement.all(query.parameters) as R[] };
     const { changes, lastInsertRowid } = statement.run(query.parameters);
+    // A schema change can change what a kept `select *` returns: its row maker would be stale.
+    if (SCHEMA_CHANGE.test(query.sql)) this.#statements.clear();
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   }
 

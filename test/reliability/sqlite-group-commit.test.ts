@@ -172,4 +172,14 @@ describe('SQLite group commit', { skip: SQLITE_PASS_ONLY }, () => {
     await Promise.all([slow, quick]);
     assert.deepEqual(committedBodies(), ['slow', 'quick']);
   });
+
+  test('rows keep their columns across a schema change (kept statements are made again)', async () => {
+    await sql`create table shapes (id integer primary key)`.execute(db);
+    await sql`insert into shapes (id) values (1)`.execute(db);
+    const before = await sql<Record<string, unknown>>`select * from shapes`.execute(db);
+    assert.deepEqual(before.rows, [{ id: 1 }]);
+    await sql`alter table shapes add column name text default 'square'`.execute(db);
+    const after = await sql<Record<string, unknown>>`select * from shapes`.execute(db);
+    assert.deepEqual(after.rows, [{ id: 1, name: 'square' }]);
+  });
 });
