@@ -110,9 +110,10 @@ export interface MetricsPluginOptions {
 }
 
 async function metricsPlugin(app: FastifyInstance, { metrics }: MetricsPluginOptions) {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE);
     metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.get(

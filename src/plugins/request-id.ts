@@ -21,8 +21,10 @@ export function requestIdOf(request: IncomingMessage): string {
 
 async function requestIdPlugin(app: FastifyInstance) {
   // onSend runs for every answer: routes, the 404/405 handler and the error handler alike.
-  app.addHook('onSend', async (request, reply) => {
+  // (A callback, not an async function: no promise per request.)
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    done(null, payload);
   });
 }
 
