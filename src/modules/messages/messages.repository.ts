@@ -178,9 +178,13 @@ export async function updateMessageStates(db: Db, changes: { id: number; state: 
     group.ids.push(id);
     groups.set(key, group);
   }
-  for (const { state, recipientSeq, ids } of groups.values()) await setMessageStates(db, state.folder, state.unread, recipientSeq, ids);
+  for (const { state, recipientSeq, ids } of groups.values()) {
+    await setMessageStates(db, MESSAGE_STATE_FIELDS.map((field) => state[field]), recipientSeq, ids);
+  }
 }
 
-const setMessageStates = prepared((db: Db, folder: MessageState['folder'], unread: MessageState['unread'], recipientSeq: number, ids: readonly number[]) =>
-  db.updateTable('messages').set({ folder, unread, recipient_seq: recipientSeq }).where('id', 'in', ids),
-);
+/** The state's columns (MESSAGE_STATE_FIELDS, in order) and the step, for the listed messages. */
+const setMessageStates = prepared((db: Db, values: readonly (string | number)[], recipientSeq: number, ids: readonly number[]) => {
+  const state = Object.fromEntries(MESSAGE_STATE_FIELDS.map((field, index) => [field, values[index]])) as MessageState;
+  return db.updateTable('messages').set({ ...state, recipient_seq: recipientSeq }).where('id', 'in', ids);
+});
