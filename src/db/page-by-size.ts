@@ -48,6 +48,8 @@ export interface SizedPage<Row> {
   rows: Row[];
   /** true when the page stopped because the next row would not fit: more rows follow */
   truncated: boolean;
+  /** what the rows take in the answer, in bytes of JSON (an upper bound) */
+  bytes: number;
 }
 
 export interface PageReader<Row> {
@@ -74,7 +76,7 @@ export async function readPageBySize<Row>(reader: PageReader<Row>, budgetBytes =
     const chunk = await reader.readChunk(count, after);
     for (const row of chunk) {
       const size = reader.sizeOf(row);
-      if (rows.length > 0 && used + size > budgetBytes) return { rows, truncated: true };
+      if (rows.length > 0 && used + size > budgetBytes) return { rows, truncated: true, bytes: used };
       used += size;
       rows.push(row);
     }
@@ -83,5 +85,31 @@ export async function readPageBySize<Row>(reader: PageReader<Row>, budgetBytes =
     // Let other requests' I/O in between chunks: SQLite reads are synchronous, and a large page must not stall the rest.
     await new Promise((resolve) => setImmediate(resolve));
   }
-  return { rows, truncated: false };
+  return { rows, truncated: false, bytes: used };
+}
+
+/** Answers of at least this many bytes take turns to be serialized and written (largeAnswerTurn). */
+export const LARGE_ANSWER_BYTES = 1024 * 1024;
+
+const waitingTurns: Array<() => void> = [];
+
+function giveNextTurn(): void {
+  waitingTurns.shift()?.();
+  // Scheduled from the check phase, the next turn comes in the next loop iteration, after pending I/O.
+  if (waitingTurns.length > 0) setImmediate(giveNextTurn);
+}
+
+/**
+ * Awaited by a route just before it returns a page: a large page waits for a turn of its own, so
+ * the large answers that are ready together are serialized one per event-loop iteration, with
+ * other requests (a health check) answered in between, instead of back to back in one block.
+ * Serialization and writing follow the route's return in the same microtask run, so a turn covers
+ * them. Small pages pass at once (undefined).
+ */
+export function largeAnswerTurn(page: { bytes: number }): Promise<void> | undefined {
+  if (page.bytes < LARGE_ANSWER_BYTES) return undefined;
+  return new Promise((resolve) => {
+    waitingTurns.push(resolve);
+    if (waitingTurns.length === 1) setImmediate(giveNextTurn);
+  });
 }

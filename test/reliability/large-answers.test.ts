@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
-import { jsonBytes } from '../../src/db/page-by-size.js';
+import { jsonBytes, LARGE_ANSWER_BYTES, largeAnswerTurn } from '../../src/db/page-by-size.js';
 import {
   MAX_ANSWER_BYTES,
   MAX_ITEM_DESCRIPTION_LENGTH,
@@ -300,6 +300,25 @@ describe('every text field has a maximum length: one more character is a 422 at 
     });
     assert.deepEqual(validatePart(schema, { password: 'eight ch' }, 'body'), { ok: true, value: { password: 'eight ch' } });
   });
+});
+
+test('large answers take turns: one per event-loop iteration, with I/O answered between them; small ones never wait', async () => {
+  assert.equal(largeAnswerTurn({ bytes: LARGE_ANSWER_BYTES - 1 }), undefined);
+  const order: string[] = [];
+  // Each turn takes 3 ms, as serializing a large answer does; a timer set in it stands for a request
+  // that arrived meanwhile: due when the turn ends, it runs in the next iteration, before the next turn.
+  const turns = [1, 2, 3].map((n) =>
+    largeAnswerTurn({ bytes: LARGE_ANSWER_BYTES })?.then(() => {
+      order.push(`large ${n}`);
+      setTimeout(() => order.push(`timer after ${n}`), 1);
+      const end = performance.now() + 3;
+      while (performance.now() < end);
+    }),
+  );
+  assert.ok(turns.every((turn) => turn !== undefined));
+  await Promise.all(turns);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(order, ['large 1', 'timer after 1', 'large 2', 'timer after 2', 'large 3', 'timer after 3']);
 });
 
 function residentBytes(pid: number): number {

@@ -102,7 +102,7 @@ function listedBy(userId: number, filter: MailboxFilter) {
  */
 export async function listMailbox(db: Db, userId: number, filter: MailboxFilter): Promise<SizedPage<MailboxRow>> {
   // A sender's view of their mail is always read: asking for unread sent mail finds none.
-  if (filter.folder === 'sent' && filter.unread === 'Y') return { rows: [], truncated: false };
+  if (filter.folder === 'sent' && filter.unread === 'Y') return { rows: [], truncated: false, bytes: 0 };
   return readPageBySize({
     limit: filter.limit,
     sizeOf: mailboxJsonBytes,

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CannotCalculateChanges, MessageNotFound, ServiceUnavailable, ThreadNotFound, UserNotFound } from '../../errors.js';
 import { MAX_THREAD_MESSAGES } from '../../limits.js';
+import { largeAnswerTurn } from '../../db/page-by-size.js';
 import { markTruncated } from '../shared.schemas.js';
 import { userExists } from '../users/users.repository.js';
 import { foldChanges } from './mailbox-changes.js';
@@ -69,6 +70,7 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // A page cut by size has a next row by definition: it is the one that did not fit.
     const more = page.truncated || page.rows.length > limit;
     markTruncated(reply, { truncated: page.truncated && rows.length < limit });
+    await largeAnswerTurn(page);
     const side = folder === 'sent' ? 'sent' : 'received';
     return { messages: rows.map((row) => mailboxMessage(row, side)), next_cursor: more && last ? encodeCursor(last.id) : null, state };
   });
@@ -102,6 +104,7 @@ export const mailboxRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (page.rows.length === 0) throw new ThreadNotFound();
     const rows = page.rows.slice(0, MAX_THREAD_MESSAGES);
     markTruncated(reply, { truncated: page.truncated || page.rows.length > rows.length });
+    await largeAnswerTurn(page);
     return { thread_id: threadId, messages: rows.map((row) => mailboxMessage(row, sideOf(row, userId))) };
   });
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AdvancedStates } from '../mailbox/mailbox-changes.repository.js';
+import { largeAnswerTurn } from '../../db/page-by-size.js';
 import { markTruncated, pageOf } from '../shared.schemas.js';
 import { parseBatchCommand } from './batch-update.js';
 import * as messages from './messages.repository.js';
@@ -23,6 +24,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/msg/list/', { schema: listMessagesSchema, config: { access: 'caller' } }, async (request, reply) => {
     const page = await messages.listMessages(app.db, pageOf(request.query), request.callerId);
     markTruncated(reply, page);
+    await largeAnswerTurn(page);
     return page.rows;
   });
 

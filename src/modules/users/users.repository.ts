@@ -167,11 +167,12 @@ export async function listUsers(
   const users: User[] = [];
   let used = 0;
   for (const user of listed) {
-    used += userJsonBytes(user);
-    if (users.length > 0 && used > PAGE_BUDGET_BYTES) return { rows: users, truncated: true };
+    const size = userJsonBytes(user);
+    if (users.length > 0 && used + size > PAGE_BUDGET_BYTES) return { rows: users, truncated: true, bytes: used };
+    used += size;
     users.push(user);
   }
-  return { rows: users, truncated: candidates.truncated };
+  return { rows: users, truncated: candidates.truncated, bytes: used };
 }
 
 /** Refused: the owner already has MAX_ITEMS_PER_USER items (one user carries all of them in every answer). */

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { UserNotFound, EmailAlreadyRegistered } from '../../errors.js';
 import { markTruncated, pageOf } from '../shared.schemas.js';
+import { largeAnswerTurn } from '../../db/page-by-size.js';
 import { hashPassword } from './passwords.js';
 import * as users from './users.repository.js';
 import { createItemSchema, createUserSchema, getUserSchema, listItemsSchema, listUsersSchema } from './users.schemas.js';
@@ -23,6 +24,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
   app.get('/users/', { schema: listUsersSchema, config: { access: 'caller' } }, async (request, reply) => {
     const page = await users.listUsers(app.db, pageOf(request.query), request.callerId);
     markTruncated(reply, page);
+    await largeAnswerTurn(page);
     return page.rows;
   });
 
@@ -40,6 +42,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
   app.get('/items/', { schema: listItemsSchema, config: { access: 'caller' } }, async (request, reply) => {
     const page = await users.listItems(app.db, pageOf(request.query), request.callerId);
     markTruncated(reply, page);
+    await largeAnswerTurn(page);
     return page.rows;
   });
 };
