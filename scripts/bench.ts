@@ -36,7 +36,9 @@
  * --database postgres: a database made for the run on the server of BENCH_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/test) and dropped at its end. --workers N: WEB_CONCURRENCY=N.
  * --json: one JSON document on stdout (progress goes to stderr). The service's own log goes nowhere
- * (it is still written: that is part of its cost) unless --service-log FILE.
+ * (it is still written: that is part of its cost) unless --service-log FILE. --cpu-prof DIR: the
+ * service runs under `node --cpu-prof` and writes its profile to DIR when the bench stops it (use
+ * --only with one workload; the profile includes warm-up and set-up).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -71,6 +73,7 @@ const { values: options } = parseArgs({
     workers: { type: 'string', default: '1' },
     dataset: { type: 'string', default: 'small' },
     'service-log': { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -800,8 +803,9 @@ async function waitForWorkers(pid: number): Promise<void> {
 async function startService(database: BenchDatabase, keyPrefix: string): Promise<Service> {
   const port = await freePort();
   const logFile = options['service-log'] ? openSync(options['service-log'], 'a') : undefined;
-  // As `npm start` runs it (package.json).
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', 'dist/server.js'], {
+  // As `npm start` runs it (package.json); --cpu-prof DIR: each process writes its profile there when it exits.
+  const profile = options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${options['cpu-prof']}`] : [];
+  const child = spawn(process.execPath, [...profile, '--max-semi-space-size=4', 'dist/server.js'], {
     env: {
       ...process.env,
       NODE_ENV: 'production',

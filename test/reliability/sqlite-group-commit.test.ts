@@ -173,6 +173,21 @@ describe('SQLite group commit', { skip: SQLITE_PASS_ONLY }, () => {
     assert.deepEqual(committedBodies(), ['slow', 'quick']);
   });
 
+  test('a bound limit is written cast(? as integer), which SQLite does not re-plan at each new value; pages still hold what they ask', async () => {
+    await reset();
+    for (const body of ['a', 'b', 'c', 'd']) await insertNote(db, body);
+    const page = (limit: number, offset: number) => db.selectFrom('notes').select('body').orderBy('id').limit(limit).offset(offset);
+    assert.equal(page(2, 1).compile().sql, 'select "body" from "notes" order by "id" limit cast(? as integer) offset ?');
+    for (const [limit, offset, bodies] of [
+      [2, 1, ['b', 'c']],
+      [3, 0, ['a', 'b', 'c']],
+      [0, 0, []],
+      [10, 3, ['d']],
+    ] as const) {
+      assert.deepEqual((await page(limit, offset).execute()).map((row) => row.body), bodies, `limit ${limit} offset ${offset}`);
+    }
+  });
+
   test('rows keep their columns across a schema change (kept statements are made again)', async () => {
     await sql`create table shapes (id integer primary key)`.execute(db);
     await sql`insert into shapes (id) values (1)`.execute(db);
