@@ -13,6 +13,10 @@
  *   that are not committed yet.
  * - If the commit fails, or SQLite rolls the whole transaction back (a full disk), every member fails
  *   with the error and none of them is stored: all-or-nothing holds for each request.
+ * - A statement marked atGroupCommit runs just before the real commit, outside the savepoints, and only
+ *   if the transaction that ran it committed its savepoint. It is for the full-text index: FTS5 writes
+ *   what it holds as a new segment at every savepoint, so one row per savepoint made a segment per
+ *   message; at the commit, the whole group's rows make one.
  *
  * `begin immediate`, not a deferred `begin`: with several processes on one file, a deferred transaction
  * reads first and fails with SQLITE_BUSY_SNAPSHOT when another process wrote meanwhile (the busy
@@ -36,6 +40,19 @@ import {
   ValueNode,
 } from 'kysely';
 
+const AT_GROUP_COMMIT = new WeakSet<CompiledQuery>();
+
+/**
+ * Marks a statement to run at its group's real commit instead of at once, when it is run inside a
+ * transaction (outside one, it runs at once). Its transaction reads nothing back from it, and it must
+ * not fail (if it does, the whole group fails, as a failed commit does). PostgreSQL's driver knows no
+ * such mark: there it runs at once, in its transaction.
+ */
+export function atGroupCommit<T extends CompiledQuery>(query: T): T {
+  AT_GROUP_COMMIT.add(query);
+  return query;
+}
+
 /** Transactions that may share one commit; the group commits at once when it is full. */
 export const MAX_GROUP_SIZE = 64;
 const STATEMENT_CACHE_SIZE = 256;
@@ -44,6 +61,8 @@ const SCHEMA_CHANGE = /^\s*(create|alter|drop)\b/i;
 
 interface Group {
   size: number;
+  /** statements marked atGroupCommit, of the transactions that committed their savepoints */
+  atCommit: CompiledQuery[];
   /** settles when the real transaction commits (or fails) */
   done: Promise<void>;
   resolve(): void;
@@ -61,7 +80,7 @@ function newGroup(): Group {
   });
   // A group whose only transaction failed to begin has no one waiting: its failure is not unhandled.
   done.catch(() => undefined);
-  return { size: 0, done, resolve, reject, due: false };
+  return { size: 0, atCommit: [], done, resolve, reject, due: false };
 }
 
 interface Prepared {
@@ -98,6 +117,8 @@ class Lease implements DatabaseConnection {
   holdsConnection = true;
   /** inside a transaction: between its savepoint and its release or rollback */
   inTransaction = false;
+  /** this transaction's statements marked atGroupCommit, until its savepoint is released (or rolled back) */
+  atCommit: CompiledQuery[] = [];
   constructor(private readonly driver: GroupCommitSqliteDriver) {}
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
@@ -158,6 +179,10 @@ export class GroupCommitSqliteDriver implements Driver {
     lease.inTransaction = false;
     const group = this.#group;
     if (group === undefined) throw new Error('group commit: a transaction ended outside its group');
+    if (lease.atCommit.length > 0) {
+      group.atCommit.push(...lease.atCommit);
+      lease.atCommit = [];
+    }
     if (group.size >= MAX_GROUP_SIZE) this.#commit();
     // Let the next transaction in while this one waits for the group's commit.
     this.#release(lease);
@@ -169,6 +194,7 @@ export class GroupCommitSqliteDriver implements Driver {
     // Released into a group whose commit then failed: there is nothing left to undo.
     if (!lease.inTransaction) return;
     lease.inTransaction = false;
+    lease.atCommit = [];
     if (!this.sqlite.inTransaction) {
       // SQLite rolled the whole transaction back itself (SQLITE_FULL, SQLITE_IOERR, …): the group is lost.
       this.#fail(new GroupRolledBack(new Error('SQLite rolled the transaction back')));
@@ -190,6 +216,10 @@ export class GroupCommitSqliteDriver implements Driver {
 
   /** A statement, for a lease that holds the connection; outside a transaction, the open group commits first. */
   run<R>(lease: Lease, query: CompiledQuery): QueryResult<R> {
+    if (lease.inTransaction && AT_GROUP_COMMIT.has(query)) {
+      lease.atCommit.push(query);
+      return { rows: [] };
+    }
     if (!lease.inTransaction && this.#group !== undefined) this.#commit();
     const { statement, toRow } = this.#prepare(query.sql);
     if (toRow !== undefined) return { rows: (statement.all(query.parameters) as unknown[][]).map(toRow) as R[] };
@@ -228,6 +258,7 @@ export class GroupCommitSqliteDriver implements Driver {
     if (group === undefined) return;
     this.#group = undefined;
     try {
+      for (const query of group.atCommit) this.#prepare(query.sql).statement.run(query.parameters);
       this.#exec('commit');
     } catch (error) {
       this.#rollbackAll();

@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Generated, Kysely, sql } from 'kysely';
+import { CompiledQuery, type Generated, Kysely, sql } from 'kysely';
 import SqliteDatabase from '../../src/db/better-sqlite3.js';
-import { GroupCommitSqliteDialect, GroupRolledBack, MAX_GROUP_SIZE } from '../../src/db/sqlite-group-commit.js';
+import { atGroupCommit, GroupCommitSqliteDialect, GroupRolledBack, MAX_GROUP_SIZE } from '../../src/db/sqlite-group-commit.js';
 import { SQLITE_PASS_ONLY } from '../helpers/services.js';
 
 interface Tables {
@@ -171,6 +171,49 @@ describe('SQLite group commit', { skip: SQLITE_PASS_ONLY }, () => {
     release();
     await Promise.all([slow, quick]);
     assert.deepEqual(committedBodies(), ['slow', 'quick']);
+  });
+
+  const noteAtCommit = (trx: Kysely<Tables>, body: string | null) =>
+    trx.executeQuery(atGroupCommit(CompiledQuery.raw('insert into notes (body) values (?)', [body])));
+
+  test('a statement marked atGroupCommit runs at the real commit, and only for the transactions that committed', async () => {
+    await reset();
+    const seenInside: string[][] = [];
+    const kept = db.transaction().execute(async (trx) => {
+      await insertNote(trx, 'kept');
+      await noteAtCommit(trx, 'kept, at commit');
+      // Not run yet: the transaction reads nothing back from it.
+      seenInside.push((await trx.selectFrom('notes').select('body').orderBy('id').execute()).map((row) => row.body));
+    });
+    const failed = db.transaction().execute(async (trx) => {
+      await insertNote(trx, 'failed');
+      await noteAtCommit(trx, 'failed, at commit');
+      throw new Error('this one fails');
+    });
+    const outside = noteAtCommit(db, 'outside a transaction');
+    await assert.rejects(failed, /this one fails/);
+    await Promise.all([kept, outside]);
+    assert.deepEqual(seenInside, [['kept']]);
+    assert.deepEqual(committedBodies().sort(), ['kept', 'kept, at commit', 'outside a transaction']);
+  });
+
+  test('a statement marked atGroupCommit that fails fails the whole group, and nothing of it is stored', async () => {
+    await reset();
+    const members = [
+      db.transaction().execute((trx) => insertNote(trx, 'first')),
+      db.transaction().execute(async (trx) => {
+        await insertNote(trx, 'second');
+        await noteAtCommit(trx, null);
+      }),
+    ];
+    const results = await Promise.allSettled(members);
+    for (const result of results) {
+      assert.equal(result.status, 'rejected');
+      assert.ok(result.reason instanceof GroupRolledBack, String(result.reason));
+    }
+    assert.deepEqual(committedBodies(), []);
+    await db.transaction().execute((trx) => insertNote(trx, 'next group'));
+    assert.deepEqual(committedBodies(), ['next group']);
   });
 
   test('a bound limit is written cast(? as integer), which SQLite does not re-plan at each new value; pages still hold what they ask', async () => {

@@ -6,10 +6,10 @@
  * - PostgreSQL: the `tsvector` column `messages.search_vector` under a GIN index, the words as lexemes.
  * A message is indexed in the same transaction (PostgreSQL: the same statement) that stores it.
  */
-import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { type DialectName, dialectOf, inTransaction } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
-import { prepared } from '../../db/prepared.js';
+import { atGroupCommit } from '../../db/sqlite-group-commit.js';
 import { indexedWords, type SearchTerms } from './search-text.js';
 
 type Db = Kysely<Database>;
@@ -51,10 +51,13 @@ export async function insertSearchable<Row extends { id: number }>(
   });
 }
 
-/** SQLite: adds a stored message's words to the FTS5 table. */
-const addToSqliteIndex = prepared((db: Db, id: number, words: string) => ({
-  compile: () => sql`insert into messages_search (rowid, words) values (${id}, ${words})`.compile(db),
-}));
+/**
+ * SQLite: adds a stored message's words to the FTS5 table. Inside a transaction, at the group's commit
+ * (sqlite-group-commit.ts): the group's messages then make one new segment of the index, not one each.
+ */
+async function addToSqliteIndex(db: Db, id: number, words: string): Promise<void> {
+  await db.executeQuery(atGroupCommit(CompiledQuery.raw('insert into messages_search (rowid, words) values (?, ?)', [id, words])));
+}
 
 /** Ids a search is known to be limited to: `from` ≤ id < `below`. */
 export interface IdRange {
