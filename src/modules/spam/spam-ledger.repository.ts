@@ -57,24 +57,39 @@ export async function recordReportChanges(
   // (SQLite's writers are serialised by BEGIN IMMEDIATE: nothing to lock there.)
   if (dialectOf(db) === 'postgres') await lockCounters(db, senders);
   // When a counter has expired, the reports behind it expire with it.
-  await deleteExpiredReports(db, senders, now);
+  const expired = await deleteExpiredReports(db, senders, now);
 
   // Every report refreshes the sender's expiry, even one already counted: the counter changes below.
   const changed = new Set<number>(changes.reports.map((pair) => pair.senderId));
+  // Senders whose reports were added, withdrawn or expired: their counters are counted again.
+  const recount = new Set<number>(expired.map((row) => row.sender_id));
   let recorded = 0;
   let withdrawn = 0;
   if (changes.reports.length > 0) {
-    recorded = (await insertReports(db, changes.reports.flatMap(pairColumns), now)).length;
+    const inserted = await insertReports(db, changes.reports.flatMap(pairColumns), now);
+    inserted.forEach((row) => recount.add(row.sender_id));
+    recorded = inserted.length;
   }
   if (changes.withdrawals.length > 0) {
     const removed = await deleteWithdrawnReports(db, changes.withdrawals.flatMap(pairColumns));
-    removed.forEach((row) => changed.add(row.sender_id));
+    removed.forEach((row) => {
+      changed.add(row.sender_id);
+      recount.add(row.sender_id);
+    });
     withdrawn = removed.length;
   }
   if (changed.size === 0) return unchanged;
 
-  // Each change bumps the version (so counter writes apply in order) and restarts the expiry.
-  const rows = await recountCounters(db, [...changed], now + ttlMs);
+  // Each change bumps the version (so counter writes apply in order) and restarts the expiry. A report
+  // already in the ledger changes no count, so its counter is only refreshed (a repeated report is the
+  // common case, and counting the ledger again costs more than the rest of the batch's statements).
+  const expiresAt = now + ttlMs;
+  const recounted = [...changed].filter((sender) => recount.has(sender));
+  const refreshed = [...changed].filter((sender) => !recount.has(sender));
+  const rows = [
+    ...(recounted.length > 0 ? await recountCounters(db, recounted, expiresAt) : []),
+    ...(refreshed.length > 0 ? await refreshCounters(db, refreshed, expiresAt) : []),
+  ];
   return { counters: rows.map(toCounterState), recorded, withdrawn };
 }
 
@@ -101,7 +116,8 @@ const lockCounters = prepared((db: Db, senders: readonly number[]) =>
 const deleteExpiredReports = prepared((db: Db, senders: readonly number[], now: number) =>
   db
     .deleteFrom('spam_reports')
-    .where('sender_id', 'in', (eb) => eb.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).where('expires_at', '<=', now)),
+    .where('sender_id', 'in', (eb) => eb.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).where('expires_at', '<=', now))
+    .returning('sender_id'),
 );
 
 const insertReports = prepared((db: Db, pairs: readonly number[], now: number) =>
@@ -148,6 +164,15 @@ const recountCounters = prepared((db: Db, senders: readonly number[], expiresAt:
       version: eb('version', '+', 1),
       expires_at: expiresAt,
     }))
+    .where('sender_id', 'in', senders)
+    .returning(['sender_id', 'reporters', 'version', 'expires_at']),
+);
+
+/** A counter whose reports did not change: a new version and expiry, the same count. */
+const refreshCounters = prepared((db: Db, senders: readonly number[], expiresAt: number) =>
+  db
+    .updateTable('spam_counters')
+    .set((eb) => ({ version: eb('version', '+', 1), expires_at: expiresAt }))
     .where('sender_id', 'in', senders)
     .returning(['sender_id', 'reporters', 'version', 'expires_at']),
 );
