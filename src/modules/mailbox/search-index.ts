@@ -46,17 +46,25 @@ export async function insertSearchable<Row extends { id: number }>(
   if (dialectOf(db) === 'postgres') return insert(db, words);
   return inTransaction(db, async (trx) => {
     const stored = await insert(trx, words);
-    await addToSqliteIndex(trx, stored.id, words);
+    await addNewToSqliteIndex(trx, stored.id, words);
     return stored;
   });
 }
 
-/**
- * SQLite: adds a stored message's words to the FTS5 table. Inside a transaction, at the group's commit
- * (sqlite-group-commit.ts): the group's messages then make one new segment of the index, not one each.
- */
+const INSERT_INDEX_ROW = 'insert into messages_search (rowid, words) values (?, ?)';
+
+/** SQLite: adds a stored message's words to the FTS5 table. */
 async function addToSqliteIndex(db: Db, id: number, words: string): Promise<void> {
-  await db.executeQuery(atGroupCommit(CompiledQuery.raw('insert into messages_search (rowid, words) values (?, ?)', [id, words])));
+  await db.executeQuery(CompiledQuery.raw(INSERT_INDEX_ROW, [id, words]));
+}
+
+/**
+ * SQLite: adds a new message's words to the FTS5 table at its group's commit (sqlite-group-commit.ts):
+ * the group's messages then make one new segment of the index, not one each. Only for the few rows
+ * of a request: a rebuild adds its rows at once (addToSqliteIndex), so they never wait in memory.
+ */
+async function addNewToSqliteIndex(db: Db, id: number, words: string): Promise<void> {
+  await db.executeQuery(atGroupCommit(CompiledQuery.raw(INSERT_INDEX_ROW, [id, words])));
 }
 
 /** Ids a search is known to be limited to: `from` ≤ id < `below`. */
