@@ -390,3 +390,40 @@ test('in a mailbox larger than the first look (1,000 newest), hits on both sides
   // A bulk subject ("bulk #350", older than the newest 1,000) is found too; no other starts with 350.
   assert.deepEqual(await search(app, ada.id, 'bulk 350'), [bulk[350]]);
 });
+
+test('when most hits are in other mailboxes, on both sides of the first look, the search still lists exactly this mailbox’s, newest first and paged', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  /** `count` messages straight into the table (indexed below), with the given subject. */
+  const insert = async (to: number, count: number, subject: string) => {
+    for (let start = 0; start < count; start += 200) {
+      const rows = Array.from({ length: Math.min(200, count - start) }, () => ({ from_userid: bob.id, to_userid: to, subject, message: 'm' }));
+      await app.db.insertInto('messages').values(rows).execute();
+    }
+  };
+  // Ada's hits among 3,000 of Bob's (each stretch holds more than the downward reading takes before it
+  // falls back to reading the index once), and 1,200 of Ada's messages that do not match.
+  const oldHits = [await mail(app, bob.id, ada.id, 'bulk old one', 'x'), await mail(app, bob.id, ada.id, 'bulk old two', 'x')];
+  await insert(bob.id, 1500, 'bulk for bob');
+  await insert(ada.id, 600, 'filler');
+  await insert(bob.id, 1500, 'bulk for bob');
+  await indexUnindexedMessages(app.db);
+  const middleHit = await mail(app, bob.id, ada.id, 'bulk middle', 'x');
+  await insert(ada.id, 600, 'filler');
+  await indexUnindexedMessages(app.db);
+  const newHit = await mail(app, bob.id, ada.id, 'bulk new', 'x');
+  const expected = [newHit, middleHit, ...oldHits.reverse()];
+
+  assert.deepEqual(await search(app, ada.id, 'bulk'), expected);
+  assert.deepEqual(await search(app, ada.id, 'bul'), expected, 'the last word as a prefix');
+  const seen: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: MailboxMessagesPage = await mailboxMessages(app, ada.id, `?q=bulk&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+    seen.push(...page.messages.map((message) => message.id));
+    cursor = page.next_cursor;
+  } while (cursor !== null && seen.length < 10);
+  assert.deepEqual(seen, expected);
+  assert.equal((await search(app, bob.id, 'bulk')).length, 50, 'Bob’s own search pages his 3,000');
+});

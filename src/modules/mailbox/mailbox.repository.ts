@@ -6,7 +6,7 @@ import { type Database, type Folder, type UnreadMark } from '../../db/database.j
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { messageJsonBytes } from '../messages/messages.repository.js';
 import type { MailboxCounts } from './mailbox-changes.repository.js';
-import { matchesSearch } from './search-index.js';
+import { matchesSearch, sqliteHitsBelow } from './search-index.js';
 import type { SearchTerms } from './search-text.js';
 
 type Db = Kysely<Database>;
@@ -119,6 +119,8 @@ export async function listMailbox(db: Db, userId: number, filter: MailboxFilter)
 /** Rows a search first looks through, newest first, before it asks the full-text index. */
 const SEARCH_WINDOW = 1000;
 
+type Listed = (eb: ExpressionBuilder<Database, 'messages'>) => ReturnType<ExpressionBuilder<Database, 'messages'>['and']>;
+
 /**
  * Search hits newest first within a listing. PostgreSQL's planner cannot tell a common word from a
  * rare one for prefixes and guessed wrong both ways (a scan of the whole mailbox for a word nobody
@@ -126,14 +128,10 @@ const SEARCH_WINDOW = 1000;
  * bounded both ways, on both databases: the newest SEARCH_WINDOW rows of the listing are read by its
  * own index and filtered (common words end here); only if they hold too few hits does the full-text
  * index find the older ones, all of its hits first (materialized: no plan may trade it for a scan).
+ * SQLite first reads each stretch's hits downward (listedHitsDownward), which is faster for the mailbox
+ * that holds most of the hits, and falls back to those plans when the hits are mostly other mailboxes'.
  */
-async function searchNewestFirst(
-  db: Db,
-  listed: (eb: ExpressionBuilder<Database, 'messages'>) => ReturnType<ExpressionBuilder<Database, 'messages'>['and']>,
-  search: SearchTerms,
-  beforeId: number | undefined,
-  count: number,
-): Promise<MailboxRow[]> {
+async function searchNewestFirst(db: Db, listed: Listed, search: SearchTerms, beforeId: number | undefined, count: number): Promise<MailboxRow[]> {
   const dialect = dialectOf(db);
   let window = db.selectFrom('messages').select('messages.id').where(listed);
   if (beforeId !== undefined) window = window.where('messages.id', '<', beforeId);
@@ -145,26 +143,69 @@ async function searchNewestFirst(
     .executeTakeFirstOrThrow();
   if (recent.oldest === null) return [];
   const oldest = Number(recent.oldest);
-  const rows = await selectMailboxRows(db)
-    .where('messages.id', 'in', window)
-    .where(matchesSearch(dialect, search, { from: oldest, below: beforeId }))
-    .orderBy('messages.id', 'desc')
-    .limit(count)
-    .execute();
+  // The window's hits: the listed messages in [oldest, beforeId) are exactly the window's.
+  const rows =
+    (dialect === 'sqlite' ? await listedHitsDownward(db, listed, search, oldest, beforeId, count) : undefined) ??
+    (await selectMailboxRows(db)
+      .where('messages.id', 'in', window)
+      .where(matchesSearch(dialect, search, { from: oldest, below: beforeId }))
+      .orderBy('messages.id', 'desc')
+      .limit(count)
+      .execute());
   // Done when the page is full, or when the window was not: it then held the whole rest of the listing.
   if (rows.length === count || Number(recent.rows) < SEARCH_WINDOW) return rows;
-  const matchesOlder = matchesSearch(dialect, search, { below: oldest });
-  const older = await selectMailboxRows(
-    // Materialized: the full-text index finds every hit first (no plan may trade it for a scan of the mailbox).
-    db.with((cte) => cte('hits').materialized(), (qb) => qb.selectFrom('messages').select('messages.id').where(matchesOlder)),
-  )
-    .where('messages.id', 'in', sql<number>`(select id from hits)`)
-    .where('messages.id', '<', oldest)
-    .where(listed)
-    .orderBy('messages.id', 'desc')
-    .limit(count - rows.length)
-    .execute();
+  const older =
+    (dialect === 'sqlite' ? await listedHitsDownward(db, listed, search, undefined, oldest, count - rows.length) : undefined) ??
+    (await selectMailboxRows(
+      // Materialized: the full-text index finds every hit first (no plan may trade it for a scan of the mailbox).
+      db.with((cte) => cte('hits').materialized(), (qb) => qb.selectFrom('messages').select('messages.id').where(matchesSearch(dialect, search, { below: oldest }))),
+    )
+      .where('messages.id', 'in', sql<number>`(select id from hits)`)
+      .where('messages.id', '<', oldest)
+      .where(listed)
+      .orderBy('messages.id', 'desc')
+      .limit(count - rows.length)
+      .execute());
   return [...rows, ...older];
+}
+
+/** Hits SQLite reads downward at a time (listedHitsDownward), and at most, before it falls back. */
+const HIT_CHUNK = 256;
+const HIT_BUDGET = 4 * HIT_CHUNK;
+
+/**
+ * SQLite: the listed messages among the search's hits in [from, below), newest first, at most `limit`,
+ * reading the hits downward HIT_CHUNK at a time (see sqliteHitsBelow). Undefined when HIT_BUDGET hits
+ * were read without filling the page or leaving the stretch: they are then mostly other mailboxes'
+ * hits, and the caller's plan, which reads the index once for the whole stretch, is the cheaper one.
+ */
+async function listedHitsDownward(
+  db: Db,
+  listed: Listed,
+  search: SearchTerms,
+  from: number | undefined,
+  below: number | undefined,
+  limit: number,
+): Promise<MailboxRow[] | undefined> {
+  const rows: MailboxRow[] = [];
+  let next = below;
+  for (let read = 0; read < HIT_BUDGET; read += HIT_CHUNK) {
+    const hits = await sqliteHitsBelow(db, search, next, HIT_CHUNK);
+    const inStretch = from === undefined ? hits : hits.filter((id) => id >= from);
+    if (inStretch.length > 0) {
+      const found = await selectMailboxRows(db)
+        .where('messages.id', 'in', sql<number>`(select value from json_each(${JSON.stringify(inStretch)}))`)
+        .where(listed)
+        .orderBy('messages.id', 'desc')
+        .limit(limit - rows.length)
+        .execute();
+      rows.push(...found);
+    }
+    // Done when the page is full, the hits ran out, or they went below the stretch.
+    if (rows.length >= limit || hits.length < HIT_CHUNK || inStretch.length < hits.length) return rows;
+    next = hits.at(-1);
+  }
+  return undefined;
 }
 
 /** One message of the user's mailbox, or undefined when it is not in it (whether or not it exists). */

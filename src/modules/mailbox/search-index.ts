@@ -67,6 +67,25 @@ async function addNewToSqliteIndex(db: Db, id: number, words: string): Promise<v
   await db.executeQuery(atGroupCommit(CompiledQuery.raw(INSERT_INDEX_ROW, [id, words])));
 }
 
+/** The FTS5 query of a search: every word, the last as a prefix (quoted: the words hold only letters and digits). */
+function sqliteMatchOf(terms: SearchTerms): string {
+  return [...terms.words.map((word) => `"${word}"`), `"${terms.prefix}"*`].join(' ');
+}
+
+const HITS_BELOW = 'select rowid from messages_search where messages_search match ? and rowid < ? order by rowid desc limit cast(? as integer)';
+
+/**
+ * SQLite: the ids of the messages that match, below `below` (all when undefined), newest first, at
+ * most `limit`. FTS5 reads a word's hits downward from an id quickly (the newest 60 of a word in every
+ * message of 100,000: 0.05 ms), while a lower bound makes it read the word's whole list first (3 ms).
+ */
+export async function sqliteHitsBelow(db: Db, terms: SearchTerms, below: number | undefined, limit: number): Promise<number[]> {
+  const { rows } = await db.executeQuery<{ rowid: number }>(
+    CompiledQuery.raw(HITS_BELOW, [sqliteMatchOf(terms), below ?? Number.MAX_SAFE_INTEGER, limit]),
+  );
+  return rows.map((row) => row.rowid);
+}
+
 /** Ids a search is known to be limited to: `from` ≤ id < `below`. */
 export interface IdRange {
   from?: number | undefined;
@@ -76,15 +95,16 @@ export interface IdRange {
 /**
  * The condition "the message has every word of the search, the last as a prefix". The words hold only
  * letters and digits (search-text.ts), so quoting them cannot be escaped from. `range` repeats the
- * query's own id bounds for SQLite, whose FTS5 then reads only that stretch of each word's hits instead
- * of all of them (PostgreSQL tests the condition on the rows the rest of the query selects).
+ * query's own id bounds for SQLite's FTS5, which then returns only that stretch of each word's hits
+ * (to find a lower bound it still reads the list from its start: see sqliteHitsBelow); PostgreSQL tests
+ * the condition on the rows the rest of the query selects.
  */
 export function matchesSearch(dialect: DialectName, terms: SearchTerms, range: IdRange = {}): RawBuilder<SqlBool> {
   if (dialect === 'postgres') {
     const query = [...terms.words.map((word) => `'${word}'`), `'${terms.prefix}':*`].join(' & ');
     return sql<SqlBool>`messages.search_vector @@ ${query}::tsquery`;
   }
-  const match = [...terms.words.map((word) => `"${word}"`), `"${terms.prefix}"*`].join(' ');
+  const match = sqliteMatchOf(terms);
   const from = range.from === undefined ? sql`` : sql` and rowid >= ${range.from}`;
   const below = range.below === undefined ? sql`` : sql` and rowid < ${range.below}`;
   return sql<SqlBool>`messages.id in (select rowid from messages_search where messages_search match ${match}${from}${below})`;
