@@ -319,7 +319,7 @@ class TransactionalSqliteAdapter extends SqliteAdapter {
  * `cast(? as integer)` is the same number to SQLite (an integer passes unchanged, and a limit must be
  * one in any case), but an expression, not a parameter, so the kept plan stays.
  */
-export class SqliteStableLimitCompiler extends SqliteQueryCompiler {
+class SqliteStableLimitCompiler extends SqliteQueryCompiler {
   protected override visitLimit(node: LimitNode): void {
     if (!ValueNode.is(node.limit) || node.limit.immediate === true) {
       super.visitLimit(node);
