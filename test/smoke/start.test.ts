@@ -141,8 +141,13 @@ test('the built server starts without Redis, serves its API and docs, and exits 
     assert.equal(bare.headers.get('location'), '/inbox/');
   });
 
-  await t.test('a warning says REDIS_URL is unset', () => {
-    const warning = output.split('\n').find((line) => line.includes('REDIS_URL'));
+  await t.test('a warning says REDIS_URL is unset', async () => {
+    // Log lines reach stdout in batches, within 200 ms (README, Operations): wait for the batch, up to 2 s.
+    const findWarning = () => output.split('\n').find((line) => line.includes('REDIS_URL'));
+    for (const deadline = Date.now() + 2000; findWarning() === undefined && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const warning = findWarning();
     assert.ok(warning, `no line mentions REDIS_URL in the output:\n${output}`);
     // Pino writes JSON when stdout is not a TTY; level 40 is "warn".
     const record: unknown = JSON.parse(warning);
