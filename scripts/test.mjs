@@ -20,23 +20,27 @@ const files = only.length > 0 ? only : testFiles('test');
 const dialects = ['sqlite', ...(process.env.TEST_DATABASE_URL ? ['postgres'] : [])];
 const totals = { pass: 0, fail: 0 };
 
-for (const dialect of dialects) {
-  console.log(`\n=== test suite on ${dialect} ===\n`);
-  const counts = await new Promise((resolve) => {
-    // One file at a time by default: on PostgreSQL, Kysely's migrator reads the catalog of every schema,
-    // and a schema another file drops at that moment fails the read. TEST_CONCURRENCY raises it.
+/**
+ * One pass of the suite on a dialect. Its output goes to `write` as it comes. One file at a time by
+ * default: on PostgreSQL, Kysely's migrator reads the catalog of every schema, and a schema another
+ * file drops at that moment fails the read. TEST_CONCURRENCY raises it.
+ */
+function runPass(dialect, write) {
+  return new Promise((resolve) => {
     const concurrency = process.env.TEST_CONCURRENCY ?? '1';
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
       env: { ...process.env, TEST_DIALECT: dialect },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     // All of it, not a tail: after the summary, the reporter lists every failing test again, which can be long.
     let output = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk) => {
-      process.stdout.write(chunk);
+      write(chunk);
       output += chunk;
     });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => write(chunk));
     child.on('close', (code) => {
       const read = (label) => Number([...output.matchAll(new RegExp(`^ℹ ${label} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
       // A crashed runner with no summary still counts as a failure.
@@ -44,6 +48,24 @@ for (const dialect of dialects) {
       resolve({ pass: read('pass'), fail });
     });
   });
+}
+
+// The passes share nothing (the SQLite pass never touches TEST_DATABASE_URL; Redis keys have a prefix
+// per test), and each mostly waits on one core, so they run side by side: the first pass's output
+// streams, the others' is held and printed whole after it. TEST_PASSES=serial runs them one by one.
+const together = process.env.TEST_PASSES !== 'serial';
+const held = dialects.map(() => []);
+const passes = [];
+for (const [index, dialect] of dialects.entries()) {
+  const header = `\n=== test suite on ${dialect} ===\n\n`;
+  const write = index === 0 || !together ? (text) => process.stdout.write(text) : (text) => void held[index].push(text);
+  if (!together && index > 0) await passes[index - 1];
+  write(header);
+  passes.push(runPass(dialect, write));
+}
+for (const [index, pass] of passes.entries()) {
+  const counts = await pass;
+  if (together && index > 0) process.stdout.write(held[index].join(''));
   totals.pass += counts.pass;
   totals.fail += counts.fail;
 }

@@ -102,7 +102,9 @@ export async function openTab(
     // "Failed to load resource" lines are the API's expected 4xx answers (and the failures a story makes on purpose).
     if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
   });
-  page.setDefaultTimeout(10_000);
+  // Bounds on waiting, not on speed: the suite's two passes run side by side on two cores, and a page's
+  // first load then takes a few seconds more.
+  page.setDefaultTimeout(20_000);
   return { context, page, problems };
 }
 
@@ -150,7 +152,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** Waits until the locator's text (trimmed) is `expected`; fails with what it was. */
-export async function textBecomes(locator: Locator, expected: string | RegExp, timeoutMs = 5_000): Promise<void> {
+export async function textBecomes(locator: Locator, expected: string | RegExp, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let actual: string | null = null;
   while (Date.now() < deadline) {
@@ -162,7 +164,7 @@ export async function textBecomes(locator: Locator, expected: string | RegExp, t
 }
 
 /** Waits until `check` holds, polling; fails with `what`. */
-export async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
+export async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
