@@ -2,7 +2,8 @@
  * `npm run bench`: starts the built service (production settings, a new database of its own, Redis from
  * REDIS_URL under a key prefix of its own, LOG_LEVEL=info, abuse limits off) and a bare node:http
  * server, drives each with autocannon, and prints per workload req/s, the server's CPU time per
- * answered request and its multiple of the bare server's (measured in the same run), p50/p99 latency,
+ * answered request and its multiple of the bare server's (measured in the same run, before the
+ * workloads and after them, the multiples dividing by the median of its runs), p50/p99 latency,
  * errors and the largest RSS seen; then the issue's CPU targets and the worst workload against them.
  *
  *   npm run bench -- --duration 10 --connections 16 --only list,create --json
@@ -1010,6 +1011,12 @@ function targetChecks(results: Measurement[]): { targets: TargetCheck[]; worst: 
 
 const DIALECT_NAMES: Record<BenchDialect, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : Math.round(((sorted[middle - 1]! + sorted[middle]!) / 2) * 10) / 10;
+}
+
 function fixed(value: number, digits = 1): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '–';
 }
@@ -1057,15 +1064,24 @@ async function main() {
       `${DIALECT_NAMES[dialect]}, WEB_CONCURRENCY=${workers}, LOG_LEVEL=${logLevel}, ${connections} connections, ` +
         `${duration} s per workload after ${warmup} s of warm-up; CPU from /proc (${CLOCK_TICKS} ticks/s)`,
     );
-    log(`bare node:http …`);
-    const bareMeasured = await measure(bareUrl, { name: 'bare', label: 'bare `node:http`', method: 'GET', path: '/' }, bare.pid!);
-    const bareRow: Measurement = { ...bareMeasured, cpuMultiple: 1 };
-    const relative = (measured: Omit<Measurement, 'cpuMultiple'>): Measurement => ({
+    // The bare server is measured before the workloads and again after them: the multiples divide by the
+    // median of its runs, so a drift of the machine during the run (its figure moved by up to 15% between
+    // runs of a day) weighs on them less than one reading would.
+    const bareWorkload: Workload = { name: 'bare', label: 'bare `node:http`', method: 'GET', path: '/' };
+    const bareRuns: Omit<Measurement, 'cpuMultiple'>[] = [];
+    const measureBare = async (when: string) => {
+      log(`bare node:http (${when}) …`);
+      bareRuns.push(await measure(bareUrl, bareWorkload, bare.pid!));
+    };
+    await measureBare('before the workloads');
+    type Raw = Omit<Measurement, 'cpuMultiple'>;
+    let bareRow: Measurement & { cpuUsPerRequestRuns?: number[] } = { ...bareRuns[0]!, cpuMultiple: 1 };
+    const relative = (measured: Raw): Measurement => ({
       ...measured,
       cpuMultiple: Math.round((measured.cpuUsPerRequest / bareRow.cpuUsPerRequest) * 10) / 10,
     });
 
-    const results: Measurement[] = [];
+    const rawResults: Raw[] = [];
     let push: PushMeasurement | undefined;
     let searches: SearchCheck[] = [];
     let rssAfterStartMb: number | undefined;
@@ -1131,7 +1147,7 @@ async function main() {
       }
       for (const workload of workloads.filter((candidate) => runs(candidate.name))) {
         log(`${workload.name} …`);
-        results.push(relative(await measure(service.url, workload, service.pid, database)));
+        rawResults.push(await measure(service.url, workload, service.pid, database));
       }
       if (runs('push')) {
         log(`push: ${PUSH_STREAMS} event streams, then a message to each, ${PUSH_SENDS_AT_ONCE} at a time …`);
@@ -1140,7 +1156,7 @@ async function main() {
       await stopService(service);
     }
 
-    let largeRun: { database: string; load: LoadTimings; expected: LargeExpectations; results: (Measurement & { small: string })[] } | undefined;
+    let largeRun: { database: string; load: LoadTimings; expected: LargeExpectations; results: (Raw & { small: string })[] } | undefined;
     if (large && LARGE_NAMES.some(runs)) {
       const database = await createBenchDatabase(dialect, 'large', scratch);
       databases.push(database);
@@ -1158,18 +1174,25 @@ async function main() {
       }
       const service = await startService(database, `${KEY_PREFIX}large:`);
       services.push(service);
-      const rows: (Measurement & { small: string })[] = [];
+      const rows: (Raw & { small: string })[] = [];
       for (const { workload, small } of largeWorkloads(service.url, expected).filter((candidate) => runs(candidate.workload.name))) {
         log(`large: ${workload.name} …`);
-        rows.push({ ...relative(await measure(service.url, workload, service.pid, database)), small });
+        rows.push({ ...(await measure(service.url, workload, service.pid, database)), small });
       }
       await stopService(service);
       largeRun = { database: database.label, load, expected, results: rows };
     }
 
+    if (rawResults.length + (largeRun?.results.length ?? 0) > 0) await measureBare('after the workloads');
+    const bareCpu = median(bareRuns.map((run) => run.cpuUsPerRequest));
+    bareRow = { ...bareRuns[0]!, cpuUsPerRequest: bareCpu, cpuMultiple: 1, cpuUsPerRequestRuns: bareRuns.map((run) => run.cpuUsPerRequest) };
+    log(`bare node:http: ${bareRuns.map((run) => fixed(run.cpuUsPerRequest)).join(' and ')} µs per request; the multiples divide by ${fixed(bareCpu)}`);
+    const results = rawResults.map(relative);
+    const largeResults = largeRun?.results.map((row) => ({ ...relative(row), small: row.small }));
+
     const { targets, worst } = targetChecks(results);
-    const p99Over = [...results, ...(largeRun?.results ?? [])].filter((result) => result.p99 >= P99_BOUND_MS);
-    const wrong = [...results, ...(largeRun?.results ?? [])].filter((result) => result.wrong !== undefined);
+    const p99Over = [...results, ...(largeResults ?? [])].filter((result) => result.p99 >= P99_BOUND_MS);
+    const wrong = [...results, ...(largeResults ?? [])].filter((result) => result.wrong !== undefined);
     const searchesCorrect = searches.every((search) => search.correct);
 
     if (options.json) {
@@ -1204,7 +1227,7 @@ async function main() {
                 rareWord: largeRun.expected.rareWord,
                 rareWordMatches: largeRun.expected.rareMatches,
                 commonWord: COMMON_WORD,
-                results: largeRun.results,
+                results: largeResults ?? [],
               },
             }
           : {}),
@@ -1255,7 +1278,7 @@ async function main() {
         );
         console.log(`\n${row(['workload (heavy user)', 'req/s', 'CPU µs/req', '× bare CPU', ...databaseColumn, 'p50 ms', 'p99 ms', 'alone ms', 'errors', 'max RSS MB', 'small data p50 / p99 ms'])}`);
         console.log(row(['---', ...Array.from({ length: 9 + databaseColumn.length }, () => '---:')]));
-        for (const result of largeRun.results) {
+        for (const result of largeResults ?? []) {
           const small = results.find((candidate) => candidate.workload === result.small);
           console.log(
             row([
@@ -1288,11 +1311,11 @@ async function main() {
       console.log(
         p99Over.length === 0
           ? `p99 under ${P99_BOUND_MS} ms on every workload`
-          : `p99 at or over ${P99_BOUND_MS} ms: ${p99Over.map((result) => `${result.workload}${largeRun?.results.includes(result as Measurement & { small: string }) ? ' (large)' : ''} ${result.p99} ms`).join(', ')}`,
+          : `p99 at or over ${P99_BOUND_MS} ms: ${p99Over.map((result) => `${result.workload}${largeResults?.includes(result as Measurement & { small: string }) ? ' (large)' : ''} ${result.p99} ms`).join(', ')}`,
       );
       if (worst) console.log(`worst: ${worst.workload} at ${fixed(worst.cpuMultiple)}× bare CPU (${worst.target === null ? 'no target' : `target ${worst.target}×`})`);
     }
-    const errors = [...results, ...(largeRun?.results ?? [])].some((result) => result.errors > 0);
+    const errors = [...results, ...(largeResults ?? [])].some((result) => result.errors > 0);
     const pushFailed = push !== undefined && (push.received < push.streams || push.sendErrors > 0 || !(push.p99 < PUSH_P99_GOAL_MS));
     if (errors) console.error('some requests failed (non-2xx or errors): see the errors column');
     if (!searchesCorrect) console.error('some searches answered other than the corpus says: see "search queries" above');
