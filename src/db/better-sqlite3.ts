@@ -13,6 +13,9 @@ import type BetterSqlite3 from 'better-sqlite3';
 const require = createRequire(import.meta.url);
 const nodeMajor = Number(process.versions.node.split('.')[0]);
 
-const SqliteDatabase = require(nodeMajor >= 22 ? 'better-sqlite3-13' : 'better-sqlite3') as typeof BetterSqlite3;
+const moduleName = nodeMajor >= 22 ? 'better-sqlite3-13' : 'better-sqlite3';
+const SqliteDatabase = require(moduleName) as typeof BetterSqlite3;
+/** Where that module is, for a worker thread that opens a connection of its own (sqlite-checkpointer.ts). */
+export const SQLITE_MODULE_PATH = require.resolve(moduleName);
 
 export default SqliteDatabase;

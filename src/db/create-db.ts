@@ -8,8 +8,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, PostgresAdapter, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
-import SqliteDatabase from './better-sqlite3.js';
+import SqliteDatabase, { SQLITE_MODULE_PATH } from './better-sqlite3.js';
 import type { Database } from './database.js';
+import { type Checkpointer, CHECKPOINTER_AFTER_COMMITS, startCheckpointer } from './sqlite-checkpointer.js';
 import { GroupCommitSqliteDialect } from './sqlite-group-commit.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -67,7 +68,34 @@ function openSqlite(url: string, options: DatabaseOptions): DatabaseHandle {
     sqlite.close();
     throw error;
   }
-  return { db: new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(sqlite) }), dialect: 'sqlite' };
+  // Checkpoints (and their fsyncs) run in a worker thread, not in the commit that happens to fill the
+  // WAL. It starts once the service writes in earnest: a service that only reads (or has just migrated)
+  // spends no thread on it, and until then SQLite checkpoints in the commit as before.
+  let checkpointer: Checkpointer | undefined;
+  const startCheckpoints = (): void => {
+    const log = options.log ?? stderrOnce();
+    const stopped = (error: unknown) => log.warn({ err: error }, 'SQLite: no checkpoint worker; checkpoints run in the commits, as SQLite does by default');
+    try {
+      checkpointer = startCheckpointer({
+        file,
+        modulePath: SQLITE_MODULE_PATH,
+        synchronous: options.sqliteSynchronous === 'FULL' ? 'FULL' : 'NORMAL',
+        setAutocheckpoint: (pages) => {
+          if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${pages}`);
+        },
+        onStopped: stopped,
+      });
+    } catch (error) {
+      stopped(error);
+    }
+  };
+  const dialect = new GroupCommitSqliteDialect(sqlite, {
+    afterCommit: (commits) => {
+      if (commits === CHECKPOINTER_AFTER_COMMITS && file !== ':memory:') startCheckpoints();
+    },
+    beforeClose: async () => checkpointer?.close(),
+  });
+  return { db: new Kysely<Database>({ dialect }), dialect: 'sqlite' };
 }
 
 /** The first lost connection goes to stderr when no logger was given (the command-line tools). */

@@ -131,6 +131,14 @@ class Lease implements DatabaseConnection {
   }
 }
 
+/** What the connection's owner hears (create-db.ts starts and ends the checkpoint worker with them). */
+export interface SqliteConnectionHooks {
+  /** after each real commit, with how many there have been; must not throw */
+  afterCommit?(commits: number): void;
+  /** before the connection closes */
+  beforeClose?(): Promise<void>;
+}
+
 export class GroupCommitSqliteDriver implements Driver {
   /** real commits so far (each of one or more transactions) */
   commits = 0;
@@ -139,7 +147,10 @@ export class GroupCommitSqliteDriver implements Driver {
   readonly #waiting: ((lease: Lease) => void)[] = [];
   #group: Group | undefined;
 
-  constructor(private readonly sqlite: BetterSqlite3.Database) {}
+  constructor(
+    private readonly sqlite: BetterSqlite3.Database,
+    private readonly hooks: SqliteConnectionHooks = {},
+  ) {}
 
   async init(): Promise<void> {}
 
@@ -211,6 +222,7 @@ export class GroupCommitSqliteDriver implements Driver {
 
   async destroy(): Promise<void> {
     if (this.#group !== undefined && !this.#holder?.inTransaction) this.#commit();
+    await this.hooks.beforeClose?.();
     this.sqlite.close();
   }
 
@@ -266,6 +278,7 @@ export class GroupCommitSqliteDriver implements Driver {
       return;
     }
     this.commits += 1;
+    this.hooks.afterCommit?.(this.commits);
     group.resolve();
   }
 
@@ -335,9 +348,9 @@ class SqliteStableLimitCompiler extends SqliteQueryCompiler {
 export class GroupCommitSqliteDialect extends SqliteDialect {
   readonly driver: GroupCommitSqliteDriver;
 
-  constructor(sqlite: BetterSqlite3.Database) {
+  constructor(sqlite: BetterSqlite3.Database, hooks: SqliteConnectionHooks = {}) {
     super({ database: sqlite });
-    this.driver = new GroupCommitSqliteDriver(sqlite);
+    this.driver = new GroupCommitSqliteDriver(sqlite, hooks);
   }
 
   override createDriver(): Driver {
