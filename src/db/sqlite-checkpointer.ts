@@ -3,7 +3,7 @@
  * file and, with synchronous=NORMAL, syncs the WAL before and the database after: two fsyncs. SQLite
  * runs it inside the commit that takes the WAL past 1,000 pages, so the event loop stood still for the
  * fsyncs: 19-22 ms every few hundred creates on a virtual disk, and every request waiting meanwhile
- * (create's p99 was 28-34 ms there). Here a worker thread with a connection of its own runs a PASSIVE
+ * (create's p99 was 24-34 ms there). Here a worker thread with a connection of its own runs a PASSIVE
  * checkpoint every CHECKPOINT_INTERVAL_MS: it never waits for a writer nor makes one wait, and the WAL
  * is reused from its start by the next write once all of it was copied, as before.
  *
