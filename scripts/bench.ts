@@ -1068,18 +1068,13 @@ async function main() {
     // median of its runs, so a drift of the machine during the run (its figure moved by up to 15% between
     // runs of a day) weighs on them less than one reading would.
     const bareWorkload: Workload = { name: 'bare', label: 'bare `node:http`', method: 'GET', path: '/' };
-    const bareRuns: Omit<Measurement, 'cpuMultiple'>[] = [];
+    type Raw = Omit<Measurement, 'cpuMultiple'>;
+    const bareRuns: Raw[] = [];
     const measureBare = async (when: string) => {
       log(`bare node:http (${when}) …`);
       bareRuns.push(await measure(bareUrl, bareWorkload, bare.pid!));
     };
     await measureBare('before the workloads');
-    type Raw = Omit<Measurement, 'cpuMultiple'>;
-    let bareRow: Measurement & { cpuUsPerRequestRuns?: number[] } = { ...bareRuns[0]!, cpuMultiple: 1 };
-    const relative = (measured: Raw): Measurement => ({
-      ...measured,
-      cpuMultiple: Math.round((measured.cpuUsPerRequest / bareRow.cpuUsPerRequest) * 10) / 10,
-    });
 
     const rawResults: Raw[] = [];
     let push: PushMeasurement | undefined;
@@ -1185,7 +1180,8 @@ async function main() {
 
     if (rawResults.length + (largeRun?.results.length ?? 0) > 0) await measureBare('after the workloads');
     const bareCpu = median(bareRuns.map((run) => run.cpuUsPerRequest));
-    bareRow = { ...bareRuns[0]!, cpuUsPerRequest: bareCpu, cpuMultiple: 1, cpuUsPerRequestRuns: bareRuns.map((run) => run.cpuUsPerRequest) };
+    const bareRow = { ...bareRuns[0]!, cpuUsPerRequest: bareCpu, cpuMultiple: 1, cpuUsPerRequestRuns: bareRuns.map((run) => run.cpuUsPerRequest) };
+    const relative = (measured: Raw): Measurement => ({ ...measured, cpuMultiple: Math.round((measured.cpuUsPerRequest / bareCpu) * 10) / 10 });
     log(`bare node:http: ${bareRuns.map((run) => fixed(run.cpuUsPerRequest)).join(' and ')} µs per request; the multiples divide by ${fixed(bareCpu)}`);
     const results = rawResults.map(relative);
     const largeResults = largeRun?.results.map((row) => ({ ...relative(row), small: row.small }));

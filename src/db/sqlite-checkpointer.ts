@@ -33,7 +33,6 @@ export interface CheckpointerOptions {
   setAutocheckpoint(pages: number): void;
   /** told once when the worker fails to start or stops on its own: checkpoints are back on the service's connection */
   onStopped(error: unknown): void;
-  intervalMs?: number;
 }
 
 export interface Checkpointer {
@@ -67,7 +66,7 @@ parentPort.postMessage('ready');
 export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { file: options.file, modulePath: options.modulePath, synchronous: options.synchronous, intervalMs: options.intervalMs ?? CHECKPOINT_INTERVAL_MS },
+    workerData: { file: options.file, modulePath: options.modulePath, synchronous: options.synchronous, intervalMs: CHECKPOINT_INTERVAL_MS },
     // A connection and a timer: a small heap is plenty.
     resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
   });

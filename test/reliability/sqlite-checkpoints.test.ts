@@ -9,15 +9,7 @@ import { sql } from 'kysely';
 import { SQLITE_MODULE_PATH } from '../../src/db/better-sqlite3.js';
 import { createDatabase } from '../../src/db/create-db.js';
 import { BACKSTOP_PAGES, CHECKPOINTER_AFTER_COMMITS, startCheckpointer } from '../../src/db/sqlite-checkpointer.js';
-import { SQLITE_PASS_ONLY, tempDatabaseUrl } from '../helpers/services.js';
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { eventually, SQLITE_PASS_ONLY, tempDatabaseUrl } from '../helpers/services.js';
 
 const ROWS = 300;
 const ROW_BYTES = 3000;
@@ -38,14 +30,14 @@ test('from the 100th commit a worker copies the WAL into the database file, the 
   }
   assert.equal(await autocheckpoint(), 1000);
   await db.transaction().execute((trx) => sql`insert into filler (x) values (randomblob(10))`.execute(trx));
-  await until('the worker’s connection is open and the service’s connection leaves checkpoints to it', async () => (await autocheckpoint()) === BACKSTOP_PAGES);
+  await eventually(async () => (await autocheckpoint()) === BACKSTOP_PAGES, 10_000, 'the worker’s connection is open and the service’s connection leaves checkpoints to it');
 
   const sizeBefore = statSync(file).size;
   await db.transaction().execute(async (trx) => {
     for (let row = 0; row < ROWS; row += 1) await sql`insert into filler (x) values (randomblob(${ROW_BYTES}))`.execute(trx);
   });
   // Far fewer pages than the backstop: only the worker copies them into the file.
-  await until('the database file holds the rows written to the WAL', () => statSync(file).size - sizeBefore >= ROWS * ROW_BYTES);
+  await eventually(async () => statSync(file).size - sizeBefore >= ROWS * ROW_BYTES, 10_000, 'the database file holds the rows written to the WAL');
 
   await db.destroy();
   open = false;
@@ -70,7 +62,7 @@ test('a worker that cannot run hands checkpoints back to the service’s connect
     setAutocheckpoint: (pages) => settings.push(pages),
     onStopped: (error) => stopped.push(error),
   });
-  await until('the worker has stopped', () => stopped.length > 0);
+  await eventually(async () => stopped.length > 0, 10_000, 'the worker has stopped');
   assert.deepEqual(settings, [1000]);
   assert.equal(stopped.length, 1);
   assert.match(String(stopped[0]), /Cannot find module/);
