@@ -59,12 +59,13 @@ export interface BuildOptions {
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const metrics = config.metricsEnabled ? new ServiceMetrics() : undefined;
   const app = Fastify({
     logger: { level: config.logLevel, stream: options.loggerStream ?? logDestination() },
     // X-Request-Id: kept when valid, else a new UUID; every log line of the request carries it as reqId.
     requestIdHeader: false,
-    // One line per request instead of two (plugins/request-log.ts).
-    logController: new OneLinePerRequest(),
+    // One line per request instead of two, and the request counted in the metrics (plugins/request-log.ts).
+    logController: new OneLinePerRequest(metrics),
     genReqId: requestIdOf,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
@@ -90,7 +91,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(fastapiErrors);
   await app.register(gracefulClose);
   await app.register(requestIdPlugin);
-  const metrics = config.metricsEnabled ? new ServiceMetrics() : undefined;
   // Opened before registering: waiting for a database that is still starting may outlast Fastify's plugin timeout.
   const database = await openDatabase({
     url: config.databaseUrl,

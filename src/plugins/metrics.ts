@@ -6,14 +6,121 @@
  * Public (no token) so a scraper needs no credentials: keep it off the public internet, or switch
  * it off with METRICS_ENABLED=false.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Type } from 'typebox';
 import type { SpamReportsObserver } from '../modules/spam/spam-reports.js';
 
+type RequestLabel = 'method' | 'route' | 'status_code';
+type DurationLabel = 'method' | 'route' | 'le';
+/** What prom-client's registry reads of a counter (its types are not exported). */
+type CounterData = Awaited<ReturnType<Counter<RequestLabel>['get']>>;
+type CounterValue = CounterData['values'][number];
+/** What prom-client's registry reads of a histogram, through its getForPromString (not in its types). */
+interface HistogramValue {
+  metricName: string;
+  labels: Record<string, string | number>;
+  sharedLabels: Record<string, never>;
+  value: number;
+}
+
+/** `http_requests_total`: counted in a map, read by prom-client when scraped. */
+class RequestCounts extends Counter<RequestLabel> {
+  private readonly series = new Map<string, CounterValue>();
+
+  constructor(registry: Registry) {
+    super({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      registers: [registry],
+    });
+  }
+
+  observe(method: string, route: string, statusCode: number): void {
+    const key = `${method} ${statusCode} ${route}`;
+    const series = this.series.get(key);
+    if (series) series.value += 1;
+    else this.series.set(key, { labels: { method, route, status_code: statusCode }, value: 1 });
+  }
+
+  override async get(): Promise<CounterData> {
+    // The counter itself is never incremented: its data is its name, help and type, with no values.
+    const data = await super.get();
+    return { ...data, values: [...this.series.values()].map((series) => ({ ...series })) };
+  }
+}
+
+/** prom-client's default buckets, in seconds. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+interface DurationSeries {
+  method: string;
+  route: string;
+  /** per bucket, not cumulative; the last one past every bound (+Inf) */
+  counts: number[];
+  sum: number;
+}
+
+/** `http_request_duration_seconds`: bucket counts in arrays, written out as prom-client writes a histogram when scraped. */
+const DURATIONS_NAME = 'http_request_duration_seconds';
+const DURATIONS_HELP = 'Time from receiving a request to answering it, by method and route pattern';
+
+class RequestDurations extends Histogram<DurationLabel> {
+  private readonly series = new Map<string, DurationSeries>();
+
+  constructor(registry: Registry) {
+    super({
+      name: DURATIONS_NAME,
+      help: DURATIONS_HELP,
+      labelNames: ['method', 'route'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    });
+  }
+
+  // `observe` is prom-client's own (with labels); this one counts a request.
+  observeRequest(method: string, route: string, seconds: number): void {
+    const key = `${method} ${route}`;
+    let series = this.series.get(key);
+    if (!series) {
+      series = { method, route, counts: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0 };
+      this.series.set(key, series);
+    }
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]!) bucket += 1;
+    series.counts[bucket]! += 1;
+    series.sum += seconds;
+  }
+
+  /** prom-client's registry writes a histogram from this, and its get() reads it too. */
+  async getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: HistogramValue[] }> {
+    const values: HistogramValue[] = [];
+    for (const { method, route, counts, sum } of this.series.values()) {
+      let cumulative = 0;
+      for (const [index, count] of counts.entries()) {
+        cumulative += count;
+        values.push({ metricName: `${DURATIONS_NAME}_bucket`, labels: { le: DURATION_BUCKETS[index] ?? '+Inf', method, route }, value: cumulative, sharedLabels: {} });
+      }
+      values.push({ metricName: `${DURATIONS_NAME}_sum`, labels: { method, route }, value: sum, sharedLabels: {} });
+      values.push({ metricName: `${DURATIONS_NAME}_count`, labels: { method, route }, value: cumulative, sharedLabels: {} });
+    }
+    return { name: DURATIONS_NAME, help: DURATIONS_HELP, type: 'histogram', aggregator: 'sum', values };
+  }
+}
+
 /** The label for requests no route matched (404, 405): raw URLs would make a label per URL. */
 const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * Counts an answered request. Called by the request log's controller (request-log.ts), which Fastify
+ * calls once per request after its onResponse hooks: one call where a hook would add its own.
+ */
+export function observeAnswered(metrics: ServiceMetrics, request: FastifyRequest, reply: FastifyReply): void {
+  const route = request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE);
+  metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+}
 
 let processRegistry: Registry | undefined;
 
@@ -28,18 +135,8 @@ function processMetrics(): Registry {
 
 export class ServiceMetrics {
   private readonly registry = new Registry();
-  private readonly requests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    registers: [this.registry],
-  });
-  private readonly durations = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from receiving a request to answering it, by method and route pattern',
-    labelNames: ['method', 'route'] as const,
-    registers: [this.registry],
-  });
+  private readonly requests = new RequestCounts(this.registry);
+  private readonly durations = new RequestDurations(this.registry);
   private readonly reportsRecorded = this.counter('spam_reports_recorded_total', 'Spam reports newly recorded in the ledger');
   private readonly reportsWithdrawn = this.counter('spam_reports_withdrawn_total', 'Spam reports withdrawn from the ledger');
   private readonly counterRebuilds = this.counter('spam_counter_rebuilds_total', 'Rebuilds of every spam counter from the ledger (start, Redis reconnect)');
@@ -75,18 +172,14 @@ export class ServiceMetrics {
     });
   }
 
-  /** Each (method, route, status)'s series, found once: prom-client hashes a label set on every call otherwise. */
-  private readonly series = new Map<string, { requests: { inc(): void }; durations: { observe(value: number): void } }>();
-
+  /**
+   * Counts a request that was answered. Plain numbers, turned into prom-client's metrics only when
+   * scraped: prom-client checks and hashes a label set on every observation, which cost a tenth of a
+   * bare request's CPU (measured with callgrind on GET /).
+   */
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
-    const key = `${method} ${statusCode} ${route}`;
-    let series = this.series.get(key);
-    if (!series) {
-      series = { requests: this.requests.labels({ method, route, status_code: String(statusCode) }), durations: this.durations.labels({ method, route }) };
-      this.series.set(key, series);
-    }
-    series.requests.inc();
-    series.durations.observe(seconds);
+    this.requests.observe(method, route, statusCode);
+    this.durations.observeRequest(method, route, seconds);
   }
 
   /** Everything in Prometheus' text exposition format. */
@@ -110,12 +203,6 @@ export interface MetricsPluginOptions {
 }
 
 async function metricsPlugin(app: FastifyInstance, { metrics }: MetricsPluginOptions) {
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE);
-    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    done();
-  });
-
   app.get(
     '/metrics',
     {

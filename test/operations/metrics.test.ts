@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { ServiceMetrics } from '../../src/plugins/metrics.js';
 import { buildTestApp } from '../helpers/build-test-app.js';
 import { batchUpdate, createUser, sendMessages } from '../helpers/factories.js';
 import { eventually, privateRedis } from '../helpers/services.js';
@@ -29,6 +30,22 @@ describe('GET /metrics', () => {
     assert.equal(sample(body, 'http_request_duration_seconds_count{method="GET",route="/users/:user_id"}'), 1);
     assert.ok(body.includes('http_request_duration_seconds_bucket{le="0.005",method="GET",route="/users/:user_id"}'), 'histogram buckets');
     assert.ok(!body.includes('987654'), 'the raw URL never becomes a label');
+  });
+
+  test('latencies fall into cumulative buckets, with their sum and count, per route and method', async () => {
+    const metrics = new ServiceMetrics();
+    for (const seconds of [0.003, 0.005, 0.02, 20]) metrics.observeRequest('GET', '/a', 200, seconds);
+    metrics.observeRequest('PUT', '/a', 500, 0.2);
+    const body = await metrics.render();
+    const bucket = (le: string, method = 'GET') => sample(body, `http_request_duration_seconds_bucket{le="${le}",method="${method}",route="/a"}`);
+    // A duration on a bound counts in that bucket (le: less than or equal).
+    assert.deepEqual(['0.005', '0.01', '0.025', '0.05', '10', '+Inf'].map((le) => bucket(le)), [2, 2, 3, 3, 3, 4]);
+    assert.equal(sample(body, 'http_request_duration_seconds_sum{method="GET",route="/a"}'), 0.003 + 0.005 + 0.02 + 20);
+    assert.equal(sample(body, 'http_request_duration_seconds_count{method="GET",route="/a"}'), 4);
+    assert.deepEqual([bucket('0.1', 'PUT'), bucket('0.25', 'PUT'), bucket('+Inf', 'PUT')], [0, 1, 1]);
+    assert.equal(sample(body, 'http_requests_total{method="GET",route="/a",status_code="200"}'), 4);
+    assert.equal(sample(body, 'http_requests_total{method="PUT",route="/a",status_code="500"}'), 1);
+    assert.equal(sample(body, 'http_requests_total{method="GET",route="/a",status_code="500"}'), undefined);
   });
 
   test('counts requests no route matches under route="unmatched"', async (t) => {
