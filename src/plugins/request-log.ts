@@ -1,11 +1,41 @@
 /**
  * One log line per request, when it is answered: method, URL, client, status and time together; and
- * the request counted in the metrics, from the same call.
- * Fastify's own request logging writes two (one on arrival, one on answer), each a write to stdout,
- * which showed in the profile at the default level. Errors keep their own lines, with the same reqId.
+ * the request counted in the metrics, from the same call. Fastify's own request logging writes two
+ * (one on arrival, one on answer), each a write to stdout, which showed in the profile at the default
+ * level. Errors keep their own lines, with the same reqId.
+ *
+ * The line of an answered request is written here as pino would write it, byte for byte: its level and
+ * time, the request logger's own bindings (pid, hostname, reqId) as pino keeps them already written,
+ * the request through the logger's own `req` serializer, then status, time and message. Through pino's
+ * log call, the same line cost about a seventh of a bare request's CPU (callgrind, GET /): it looks up
+ * a serializer and a stringifier for every key of every object. Any other line goes through pino.
  */
-import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { pino } from 'pino';
 import { observeAnswered, type ServiceMetrics } from './metrics.js';
+
+const INFO = pino.levels.values.info ?? 30;
+
+/** What of a pino logger the line is written with (pino.symbols: its documented handles). */
+interface PinoInternals {
+  [pino.symbols.chindingsSym]?: string;
+  [pino.symbols.serializersSym]?: { req?: (request: FastifyRequest) => unknown };
+  [pino.symbols.streamSym]?: { write(line: string): unknown };
+}
+
+/** The "request completed" line of `request`, as pino writes `log.info({ req, res, responseTime }, 'request completed')`. */
+export function completedLine(log: FastifyBaseLogger, request: FastifyRequest, reply: FastifyReply): { line: string; write(line: string): unknown } | undefined {
+  const internals = log as FastifyBaseLogger & PinoInternals;
+  const bindings = internals[pino.symbols.chindingsSym];
+  const serialize = internals[pino.symbols.serializersSym]?.req;
+  const stream = internals[pino.symbols.streamSym];
+  // Not the pino logger this was written for: let pino write it.
+  if (bindings === undefined || serialize === undefined || stream === undefined) return undefined;
+  const line =
+    `{"level":${INFO},"time":${Date.now()}${bindings},"req":${JSON.stringify(serialize(request))},` +
+    `"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime},"msg":"request completed"}\n`;
+  return { line, write: (text) => stream.write(text) };
+}
 
 export class OneLinePerRequest extends LogController {
   /** `metrics`: each answered request is counted here too (plugins/metrics.ts), when metrics are on. */
@@ -17,7 +47,13 @@ export class OneLinePerRequest extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.metrics) observeAnswered(this.metrics, request, reply);
-    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    if (error) {
+      reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+      return;
+    }
+    if ((pino.levels.values[reply.log.level] ?? Infinity) > INFO) return;
+    const completed = completedLine(reply.log, request, reply);
+    if (completed) completed.write(completed.line);
     else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }
 }
