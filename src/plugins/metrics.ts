@@ -63,10 +63,10 @@ interface DurationSeries {
   sum: number;
 }
 
-/** `http_request_duration_seconds`: bucket counts in arrays, written out as prom-client writes a histogram when scraped. */
 const DURATIONS_NAME = 'http_request_duration_seconds';
 const DURATIONS_HELP = 'Time from receiving a request to answering it, by method and route pattern';
 
+/** `http_request_duration_seconds`: bucket counts in arrays, written out as prom-client writes a histogram when scraped. */
 class RequestDurations extends Histogram<DurationLabel> {
   private readonly series = new Map<string, DurationSeries>();
 

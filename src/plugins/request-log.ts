@@ -23,6 +23,9 @@ interface PinoInternals {
   [pino.symbols.streamSym]?: { write(line: string): unknown };
 }
 
+/** A number as pino writes one: JSON has no NaN nor Infinity. */
+const finiteOrNull = (value: number) => (Number.isFinite(value) ? value : null);
+
 /** The "request completed" line of `request`, as pino writes `log.info({ req, res, responseTime }, 'request completed')`. */
 export function completedLine(log: FastifyBaseLogger, request: FastifyRequest, reply: FastifyReply): { line: string; write(line: string): unknown } | undefined {
   const internals = log as FastifyBaseLogger & PinoInternals;
@@ -33,7 +36,7 @@ export function completedLine(log: FastifyBaseLogger, request: FastifyRequest, r
   if (bindings === undefined || serialize === undefined || stream === undefined) return undefined;
   const line =
     `{"level":${INFO},"time":${Date.now()}${bindings},"req":${JSON.stringify(serialize(request))},` +
-    `"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime},"msg":"request completed"}\n`;
+    `"res":{"statusCode":${reply.statusCode}},"responseTime":${finiteOrNull(reply.elapsedTime)},"msg":"request completed"}\n`;
   return { line, write: (text) => stream.write(text) };
 }
 
