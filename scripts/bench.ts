@@ -34,6 +34,13 @@
  * mailbox page, searches (a common and a rare word), changes, and the contract's /msg/list/ at
  * skip=900,000: each under load and alone (one request at a time), beside the small data's figures.
  *
+ * --instructions N: the service and the bare server run under `valgrind --tool=callgrind`, and each
+ * workload is N requests after N/2 of warm-up, the counters zeroed before and dumped after
+ * (callgrind_control): instructions per answered request and their multiple of the bare server's,
+ * instead of CPU time. Repeatable to a few percent, where CPU time on a shared virtual machine moved by a
+ * quarter within minutes; about 50 times slower, so latencies and req/s mean nothing then. One process
+ * only (--workers 1); on PostgreSQL, the service's instructions alone.
+ *
  * --database postgres: a database made for the run on the server of BENCH_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/test) and dropped at its end. --workers N: WEB_CONCURRENCY=N.
  * --json: one JSON document on stdout (progress goes to stderr). The service's own log goes nowhere
@@ -42,7 +49,7 @@
  * --only with one workload; the profile includes warm-up and set-up).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, type ClientRequest, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -75,6 +82,7 @@ const { values: options } = parseArgs({
     dataset: { type: 'string', default: 'small' },
     'service-log': { type: 'string' },
     'cpu-prof': { type: 'string' },
+    instructions: { type: 'string' },
   },
 });
 
@@ -94,6 +102,13 @@ const workers = options.workers === 'auto' ? 'auto' : Number(options.workers);
 if (options.dataset !== 'small' && options.dataset !== 'large') fail(`--dataset is small or large, got "${options.dataset}"`);
 const large = options.dataset === 'large';
 const logLevel = options['log-level'];
+/** --instructions N: callgrind counts the instructions of N requests per workload, instead of CPU time over --duration. */
+const instructionRequests = options.instructions === undefined ? undefined : Number(options.instructions);
+if (instructionRequests !== undefined) {
+  if (!Number.isInteger(instructionRequests) || instructionRequests < 100) fail('--instructions takes a number of requests, at least 100');
+  if (options.workers !== '1') fail('--instructions measures one process: leave --workers at 1');
+  if (options['cpu-prof']) fail('--instructions and --cpu-prof do not go together');
+}
 
 /** Progress: stdout, or stderr when stdout is the JSON document's alone. */
 const log = (line: string) => {
@@ -113,7 +128,9 @@ async function freePort(): Promise<number> {
 }
 
 async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt += 1) {
+  // Under callgrind, starting takes a minute or more.
+  const attempts = instructionRequests === undefined ? 300 : 6000;
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${url}: the server ended (${child.exitCode ?? child.signalCode}) before it answered`);
     try {
       if ((await fetch(url)).ok) return;
@@ -170,6 +187,8 @@ interface Measurement {
   systemCpuUsPerRequest: number;
   /** cpuUsPerRequest over the bare server's, in the same run */
   cpuMultiple: number;
+  /** --instructions: callgrind's count per answered request (cpuUsPerRequest then holds it too) */
+  instructionsPerRequest?: number;
   /** PostgreSQL: its server processes' CPU time for this database per answered request, µs (null on SQLite: inside the service's) */
   databaseCpuUsPerRequest: number | null;
   /** latency of the 2xx answers, ms */
@@ -196,15 +215,15 @@ function roundMs(ms: number): number {
   return ms < 10 ? Math.round(ms * 100) / 100 : Math.round(ms * 10) / 10;
 }
 
-/** Drives the workload for `seconds`; each 2xx response's latency goes into `latencies` (ms), and `answered` counts every response. */
-function drive(baseUrl: string, workload: Workload, seconds: number, record?: { latencies: number[]; answered: number }): Promise<autocannon.Result> {
+/** Drives the workload for `run.seconds`, or for `run.requests` answers; each 2xx response's latency goes into `latencies` (ms), and `answered` counts every response. */
+function drive(baseUrl: string, workload: Workload, run: { seconds: number } | { requests: number }, record?: { latencies: number[]; answered: number }): Promise<autocannon.Result> {
   let next = 0;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url: baseUrl,
         connections,
-        duration: seconds,
+        ...('seconds' in run ? { duration: run.seconds } : { amount: run.requests, timeout: 120 }),
         requests: [
           {
             method: workload.method,
@@ -262,14 +281,15 @@ async function measure(baseUrl: string, workload: Workload, pid: number, databas
   await workload.prepare?.(workload);
   const wrong = await checkOnce(baseUrl, workload);
   if (wrong) log(`  WRONG: ${workload.name}: ${wrong}`);
-  if (warmup > 0) await drive(baseUrl, workload, warmup);
+  if (instructionRequests !== undefined) return measureInstructions(baseUrl, workload, pid, wrong);
+  if (warmup > 0) await drive(baseUrl, workload, { seconds: warmup });
   const record = { latencies: [] as number[], answered: 0 };
   const processes = processTree(pid).length;
   let maxRss = residentMegabytes(pid);
   const sampler = setInterval(() => (maxRss = Math.max(maxRss, residentMegabytes(pid))), 200);
   const databaseBefore = await databaseCpu(database);
   const cpuBefore = cpuMicroseconds(pid);
-  const result = await drive(baseUrl, workload, duration, record);
+  const result = await drive(baseUrl, workload, { seconds: duration }, record);
   const cpuAfter = cpuMicroseconds(pid);
   const databaseAfter = await databaseCpu(database);
   clearInterval(sampler);
@@ -293,6 +313,73 @@ async function measure(baseUrl: string, workload: Workload, pid: number, databas
     ...(wrong ? { wrong } : {}),
     ...(alone ? { alone } : {}),
   };
+}
+
+/**
+ * --instructions: the server runs under callgrind (serverCommand). After a warm-up of half as many
+ * requests, its counters are zeroed, the N requests are driven, and the counters dumped: instructions
+ * per answered request, repeatable to a few percent where CPU time on a shared machine is not. The
+ * CPU fields then hold that figure too, and the multiples divide instructions by instructions.
+ */
+async function measureInstructions(baseUrl: string, workload: Workload, pid: number, wrong: string | undefined): Promise<Omit<Measurement, 'cpuMultiple'>> {
+  const requests = instructionRequests!;
+  await drive(baseUrl, workload, { requests: Math.ceil(requests / 2) });
+  await callgrindControl('-z', pid);
+  const record = { latencies: [] as number[], answered: 0 };
+  const result = await drive(baseUrl, workload, { requests }, record);
+  const instructions = await callgrindControl('-d', pid);
+  const latencies = Float64Array.from(record.latencies).sort();
+  const perRequest = record.answered > 0 ? Math.round(instructions / record.answered) : Number.NaN;
+  return {
+    workload: workload.name,
+    label: workload.label,
+    requestsPerSecond: Math.round(record.answered / result.duration),
+    answered: record.answered,
+    cpuUsPerRequest: perRequest,
+    systemCpuUsPerRequest: Number.NaN,
+    databaseCpuUsPerRequest: null,
+    instructionsPerRequest: perRequest,
+    p50: roundMs(percentile(latencies, 0.5)),
+    p99: roundMs(percentile(latencies, 0.99)),
+    errors: result.errors + result.non2xx,
+    rssMb: Math.round(residentMegabytes(pid)),
+    processes: 1,
+    ...(wrong ? { wrong } : {}),
+  };
+}
+
+/** The callgrind output files of a process (the last dump has the highest number). */
+let callgrindDir = '';
+
+/** `callgrind_control <command> <pid>`; after a dump (-d), the instructions it counted since the last zeroing. */
+async function callgrindControl(command: '-z' | '-d', pid: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    // It says what it sends on stderr: kept for an error only.
+    // Valgrind names its control pipes after $HOST, which the service reads as its address: the same here.
+    const control = spawn('callgrind_control', [command, String(pid)], { env: { ...process.env, HOST: SERVER_HOST }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let said = '';
+    control.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    control.once('error', reject);
+    control.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`callgrind_control ${command} ${pid} exited with ${code}: ${said}`))));
+  });
+  if (command === '-z') return 0;
+  const prefix = `callgrind.${pid}.out.`;
+  const dumps = readdirSync(callgrindDir)
+    .filter((name) => name.startsWith(prefix))
+    .sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length)));
+  const last = dumps.at(-1);
+  const summary = last === undefined ? undefined : /^summary: (\d+)$/m.exec(readFileSync(join(callgrindDir, last), 'utf8'))?.[1];
+  if (summary === undefined) throw new Error(`callgrind wrote no dump for ${pid} in ${callgrindDir}`);
+  return Number(summary);
+}
+
+/** Where the servers listen (the service reads it from HOST). */
+const SERVER_HOST = '127.0.0.1';
+
+/** How a server process is started: as it is, or under callgrind (--instructions). */
+function serverCommand(args: string[]): [string, string[]] {
+  if (instructionRequests === undefined) return [process.execPath, args];
+  return ['valgrind', ['-q', '--tool=callgrind', `--callgrind-out-file=${join(callgrindDir, 'callgrind.%p.out')}`, process.execPath, ...args]];
 }
 
 async function post(baseUrl: string, path: string, body: unknown): Promise<{ id: number }> {
@@ -806,12 +893,12 @@ async function startService(database: BenchDatabase, keyPrefix: string): Promise
   const logFile = options['service-log'] ? openSync(options['service-log'], 'a') : undefined;
   // As `npm start` runs it (package.json); --cpu-prof DIR: each process writes its profile there when it exits.
   const profile = options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${options['cpu-prof']}`] : [];
-  const child = spawn(process.execPath, [...profile, '--max-semi-space-size=4', 'dist/server.js'], {
+  const child = spawn(...serverCommand([...profile, '--max-semi-space-size=4', 'dist/server.js']), {
     env: {
       ...process.env,
       NODE_ENV: 'production',
       PORT: String(port),
-      HOST: '127.0.0.1',
+      HOST: SERVER_HOST,
       DATABASE_URL: database.url,
       REDIS_URL,
       REDIS_KEY_PREFIX: keyPrefix,
@@ -985,6 +1072,11 @@ function largeWorkloads(baseUrl: string, expected: LargeExpectations): { workloa
 const SMALL_NAMES = ['create', 'list', 'read', 'spam', 'folder', 'folders', 'changes', 'search', 'mailbox-open', 'push'];
 const LARGE_NAMES = ['folders', 'folder', 'search-common', 'search-rare', 'changes', 'list-deep'];
 
+/** What the cost columns hold: CPU time, or callgrind's instructions (--instructions). */
+const UNIT = instructionRequests === undefined ? 'µs' : 'instructions';
+const COST_HEADER = instructionRequests === undefined ? 'CPU µs/req' : 'instructions/req';
+const MULTIPLE_HEADER = instructionRequests === undefined ? '× bare CPU' : '× bare instructions';
+
 /** The issue's bounds on CPU per request, as a multiple of the bare server's. */
 const CPU_TARGETS: Record<string, number> = { list: 4, read: 5, create: 6, spam: 8 };
 const P99_BOUND_MS = 25;
@@ -1028,6 +1120,7 @@ function row(cells: (string | number)[]): string {
 async function main() {
   const date = new Date();
   const scratch = mkdtempSync(join(tmpdir(), 'inbox-bench-'));
+  callgrindDir = scratch;
   const databases: BenchDatabase[] = [];
   const services: Service[] = [];
   const stopAll = () => children.forEach((child) => child.kill('SIGTERM'));
@@ -1056,13 +1149,15 @@ async function main() {
 
   try {
     const barePort = await freePort();
-    const bare = spawn(process.execPath, ['-e', BARE_SERVER], { env: { ...process.env, PORT: String(barePort) }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const bare = spawn(...serverCommand(['-e', BARE_SERVER]), { env: { ...process.env, PORT: String(barePort), HOST: SERVER_HOST }, stdio: ['ignore', 'ignore', 'inherit'] });
     children.add(bare);
     const bareUrl = `http://127.0.0.1:${barePort}`;
     await waitUntilUp(bareUrl, bare);
     log(
       `${DIALECT_NAMES[dialect]}, WEB_CONCURRENCY=${workers}, LOG_LEVEL=${logLevel}, ${connections} connections, ` +
-        `${duration} s per workload after ${warmup} s of warm-up; CPU from /proc (${CLOCK_TICKS} ticks/s)`,
+        (instructionRequests === undefined
+          ? `${duration} s per workload after ${warmup} s of warm-up; CPU from /proc (${CLOCK_TICKS} ticks/s)`
+          : `${instructionRequests} requests per workload after ${Math.ceil(instructionRequests / 2)} of warm-up; instructions counted by callgrind`),
     );
     // The bare server is measured before the workloads and again after them: the multiples divide by the
     // median of its runs, so a drift of the machine during the run (its figure moved by up to 15% between
@@ -1182,7 +1277,7 @@ async function main() {
     const bareCpu = median(bareRuns.map((run) => run.cpuUsPerRequest));
     const bareRow = { ...bareRuns[0]!, cpuUsPerRequest: bareCpu, cpuMultiple: 1, cpuUsPerRequestRuns: bareRuns.map((run) => run.cpuUsPerRequest) };
     const relative = (measured: Raw): Measurement => ({ ...measured, cpuMultiple: Math.round((measured.cpuUsPerRequest / bareCpu) * 10) / 10 });
-    log(`bare node:http: ${bareRuns.map((run) => fixed(run.cpuUsPerRequest)).join(' and ')} µs per request; the multiples divide by ${fixed(bareCpu)}`);
+    log(`bare node:http: ${bareRuns.map((run) => fixed(run.cpuUsPerRequest)).join(' and ')} ${UNIT} per request; the multiples divide by ${fixed(bareCpu)}`);
     const results = rawResults.map(relative);
     const largeResults = largeRun?.results.map((row) => ({ ...relative(row), small: row.small }));
 
@@ -1237,7 +1332,7 @@ async function main() {
       // PostgreSQL's own CPU for the service's database (its server processes), beside the service's.
       const databaseColumn = dialect === 'postgres' ? ['PostgreSQL CPU µs/req'] : [];
       const databaseCell = (result: Measurement) => (dialect === 'postgres' ? [fixed(result.databaseCpuUsPerRequest ?? Number.NaN)] : []);
-      console.log(`\n${row(['workload', 'req/s', 'CPU µs/req', '× bare CPU', ...databaseColumn, 'p50 ms', 'p99 ms', 'errors', 'max RSS MB'])}`);
+      console.log(`\n${row(['workload', 'req/s', COST_HEADER, MULTIPLE_HEADER, ...databaseColumn, 'p50 ms', 'p99 ms', 'errors', 'max RSS MB'])}`);
       console.log(row(['---', ...Array.from({ length: 7 + databaseColumn.length }, () => '---:')]));
       for (const result of [bareRow, ...results]) {
         console.log(
@@ -1272,7 +1367,7 @@ async function main() {
             `${Math.round((load.usersSeconds + load.messagesSeconds + load.searchIndexSeconds + load.countsSeconds + load.analyzeSeconds) * 10) / 10} s. ` +
             `"alone": one request at a time (median / slowest of 20); small data: the same request's p50 / p99 above.`,
         );
-        console.log(`\n${row(['workload (heavy user)', 'req/s', 'CPU µs/req', '× bare CPU', ...databaseColumn, 'p50 ms', 'p99 ms', 'alone ms', 'errors', 'max RSS MB', 'small data p50 / p99 ms'])}`);
+        console.log(`\n${row(['workload (heavy user)', 'req/s', COST_HEADER, MULTIPLE_HEADER, ...databaseColumn, 'p50 ms', 'p99 ms', 'alone ms', 'errors', 'max RSS MB', 'small data p50 / p99 ms'])}`);
         console.log(row(['---', ...Array.from({ length: 9 + databaseColumn.length }, () => '---:')]));
         for (const result of largeResults ?? []) {
           const small = results.find((candidate) => candidate.workload === result.small);
@@ -1296,7 +1391,7 @@ async function main() {
       console.log('');
       if (targets.length > 0) {
         console.log(
-          `targets (CPU per request, × bare): ${targets.map((target) => `${target.workload} ${fixed(target.cpuMultiple)}× (≤ ${target.target}×: ${target.met ? 'met' : 'MISSED'})`).join(', ')}`,
+          `targets (${instructionRequests === undefined ? 'CPU' : 'instructions'} per request, × bare): ${targets.map((target) => `${target.workload} ${fixed(target.cpuMultiple)}× (≤ ${target.target}×: ${target.met ? 'met' : 'MISSED'})`).join(', ')}`,
         );
       }
       const processes = Math.max(0, ...results.map((result) => result.processes));
@@ -1309,7 +1404,7 @@ async function main() {
           ? `p99 under ${P99_BOUND_MS} ms on every workload`
           : `p99 at or over ${P99_BOUND_MS} ms: ${p99Over.map((result) => `${result.workload}${largeResults?.includes(result as Measurement & { small: string }) ? ' (large)' : ''} ${result.p99} ms`).join(', ')}`,
       );
-      if (worst) console.log(`worst: ${worst.workload} at ${fixed(worst.cpuMultiple)}× bare CPU (${worst.target === null ? 'no target' : `target ${worst.target}×`})`);
+      if (worst) console.log(`worst: ${worst.workload} at ${fixed(worst.cpuMultiple)}× bare ${instructionRequests === undefined ? 'CPU' : 'instructions'} (${worst.target === null ? 'no target' : `target ${worst.target}×`})`);
     }
     const errors = [...results, ...(largeResults ?? [])].some((result) => result.errors > 0);
     const pushFailed = push !== undefined && (push.received < push.streams || push.sendErrors > 0 || !(push.p99 < PUSH_P99_GOAL_MS));
