@@ -14,8 +14,8 @@
  * answered. It moves far less with the machine's noise than req/s. Each workload is first driven
  * for --warmup seconds (not measured).
  *
- * Workloads: hello (GET /: the request path with no database), create (POST /msg/create/), list (GET /msg/list/?limit=10), read and spam (PUT a batch of
- * 10 ids), folder (GET /users/{id}/messages?limit=50 on a mailbox of 10,000 messages), folders (GET
+ * Workloads: hello (GET /: the request path with no database), create (POST /msg/create/), list (GET
+ * /msg/list/?limit=10), read and spam (PUT a batch of 10 ids), folder (GET /users/{id}/messages?limit=50 on a mailbox of 10,000 messages), folders (GET
  * /users/{id}/folders on that mailbox), changes (GET /users/{id}/changes?since=…&limit=100, the state
  * read from a listing 5 changes before), search (GET /users/{id}/messages?q=…&limit=50 over a mailbox
  * of 100,000 messages, rotating queries: a rare word, a common word, two words, a word and a 2-3 letter
@@ -1308,6 +1308,7 @@ async function main() {
           logLevel,
           connections,
           durationSeconds: duration,
+          instructionRequests: instructionRequests ?? null,
           warmupSeconds: warmup,
           dataset: options.dataset,
           sqliteSynchronous: dialect === 'sqlite' ? (options['sqlite-synchronous'] ?? 'NORMAL') : null,
@@ -1341,7 +1342,8 @@ async function main() {
       };
       console.log(JSON.stringify(document, null, 2));
     } else {
-      console.log(`\n${DIALECT_NAMES[dialect]}, WEB_CONCURRENCY=${workers}, LOG_LEVEL=${logLevel}, ${connections} connections, ${duration} s each; ${date.toISOString()}`);
+      const each = instructionRequests === undefined ? `${duration} s each` : `${instructionRequests} requests each under callgrind`;
+      console.log(`\n${DIALECT_NAMES[dialect]}, WEB_CONCURRENCY=${workers}, LOG_LEVEL=${logLevel}, ${connections} connections, ${each}; ${date.toISOString()}`);
       // PostgreSQL's own CPU for the service's database (its server processes), beside the service's.
       const databaseColumn = dialect === 'postgres' ? ['PostgreSQL CPU µs/req'] : [];
       const databaseCell = (result: Measurement) => (dialect === 'postgres' ? [fixed(result.databaseCpuUsPerRequest ?? Number.NaN)] : []);
