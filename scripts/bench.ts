@@ -183,14 +183,12 @@ interface Measurement {
   requestsPerSecond: number;
   /** responses, of any status */
   answered: number;
-  /** the server's CPU time (user + system, all its processes) per answered request, µs */
+  /** the server's CPU time (user + system, all its processes) per answered request, µs; with --instructions, callgrind's instructions */
   cpuUsPerRequest: number;
   /** of which in the kernel (system time: sockets, files), µs */
   systemCpuUsPerRequest: number;
   /** cpuUsPerRequest over the bare server's, in the same run */
   cpuMultiple: number;
-  /** --instructions: callgrind's count per answered request (cpuUsPerRequest then holds it too) */
-  instructionsPerRequest?: number;
   /** PostgreSQL: its server processes' CPU time for this database per answered request, µs (null on SQLite: inside the service's) */
   databaseCpuUsPerRequest: number | null;
   /** latency of the 2xx answers, ms */
@@ -341,7 +339,6 @@ async function measureInstructions(baseUrl: string, workload: Workload, pid: num
     cpuUsPerRequest: perRequest,
     systemCpuUsPerRequest: Number.NaN,
     databaseCpuUsPerRequest: null,
-    instructionsPerRequest: perRequest,
     p50: roundMs(percentile(latencies, 0.5)),
     p99: roundMs(percentile(latencies, 0.99)),
     errors: result.errors + result.non2xx,

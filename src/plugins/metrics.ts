@@ -14,9 +14,6 @@ import type { SpamReportsObserver } from '../modules/spam/spam-reports.js';
 
 type RequestLabel = 'method' | 'route' | 'status_code';
 type DurationLabel = 'method' | 'route' | 'le';
-/** What prom-client's registry reads of a counter (its types are not exported). */
-type CounterData = Awaited<ReturnType<Counter<RequestLabel>['get']>>;
-type CounterValue = CounterData['values'][number];
 /** What prom-client's registry reads of a histogram, through its getForPromString (not in its types). */
 interface HistogramValue {
   metricName: string;
@@ -25,16 +22,21 @@ interface HistogramValue {
   value: number;
 }
 
-/** `http_requests_total`: counted in a map, read by prom-client when scraped. */
-class RequestCounts extends Counter<RequestLabel> {
-  private readonly series = new Map<string, CounterValue>();
+/** `http_requests_total`: counted in a map, handed to prom-client's counter when scraped. */
+class RequestCounts {
+  private readonly series = new Map<string, { labels: Record<RequestLabel, string | number>; value: number }>();
 
   constructor(registry: Registry) {
-    super({
+    const series = this.series;
+    new Counter({
       name: 'http_requests_total',
       help: 'HTTP requests answered, by method, route pattern and status code',
       labelNames: ['method', 'route', 'status_code'],
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const { labels, value } of series.values()) this.inc(labels, value);
+      },
     });
   }
 
@@ -43,12 +45,6 @@ class RequestCounts extends Counter<RequestLabel> {
     const series = this.series.get(key);
     if (series) series.value += 1;
     else this.series.set(key, { labels: { method, route, status_code: statusCode }, value: 1 });
-  }
-
-  override async get(): Promise<CounterData> {
-    // The counter itself is never incremented: its data is its name, help and type, with no values.
-    const data = await super.get();
-    return { ...data, values: [...this.series.values()].map((series) => ({ ...series })) };
   }
 }
 
@@ -113,15 +109,6 @@ class RequestDurations extends Histogram<DurationLabel> {
 /** The label for requests no route matched (404, 405): raw URLs would make a label per URL. */
 const UNMATCHED_ROUTE = 'unmatched';
 
-/**
- * Counts an answered request. Called by the request log's controller (request-log.ts), which Fastify
- * calls once per request after its onResponse hooks: one call where a hook would add its own.
- */
-export function observeAnswered(metrics: ServiceMetrics, request: FastifyRequest, reply: FastifyReply): void {
-  const route = request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE);
-  metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-}
-
 let processRegistry: Registry | undefined;
 
 /** Default process metrics, collected once per process: they describe the process, not an app. */
@@ -180,6 +167,15 @@ export class ServiceMetrics {
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
     this.requests.observe(method, route, statusCode);
     this.durations.observeRequest(method, route, seconds);
+  }
+
+  /**
+   * Counts an answered request. Called by the request log's controller (request-log.ts), which Fastify
+   * calls once per request after its onResponse hooks: one call where a hook would add its own.
+   */
+  observeAnswered(request: FastifyRequest, reply: FastifyReply): void {
+    const route = request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE);
+    this.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   }
 
   /** Everything in Prometheus' text exposition format. */

@@ -12,7 +12,7 @@
  */
 import { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { pino } from 'pino';
-import { observeAnswered, type ServiceMetrics } from './metrics.js';
+import type { ServiceMetrics } from './metrics.js';
 
 const INFO = pino.levels.values.info ?? 30;
 
@@ -26,18 +26,21 @@ interface PinoInternals {
 /** A number as pino writes one: JSON has no NaN nor Infinity. */
 const finiteOrNull = (value: number) => (Number.isFinite(value) ? value : null);
 
-/** The "request completed" line of `request`, as pino writes `log.info({ req, res, responseTime }, 'request completed')`. */
-export function completedLine(log: FastifyBaseLogger, request: FastifyRequest, reply: FastifyReply): { line: string; write(line: string): unknown } | undefined {
+/**
+ * Writes the "request completed" line of `request` as pino writes `log.info({ req, res, responseTime },
+ * 'request completed')`, to the logger's own stream; false (nothing written) for a logger that is not pino.
+ */
+export function writeCompletedLine(log: FastifyBaseLogger, request: FastifyRequest, reply: FastifyReply): boolean {
   const internals = log as FastifyBaseLogger & PinoInternals;
   const bindings = internals[pino.symbols.chindingsSym];
   const serialize = internals[pino.symbols.serializersSym]?.req;
   const stream = internals[pino.symbols.streamSym];
-  // Not the pino logger this was written for: let pino write it.
-  if (bindings === undefined || serialize === undefined || stream === undefined) return undefined;
-  const line =
+  if (bindings === undefined || serialize === undefined || stream === undefined) return false;
+  stream.write(
     `{"level":${INFO},"time":${Date.now()}${bindings},"req":${JSON.stringify(serialize(request))},` +
-    `"res":{"statusCode":${reply.statusCode}},"responseTime":${finiteOrNull(reply.elapsedTime)},"msg":"request completed"}\n`;
-  return { line, write: (text) => stream.write(text) };
+      `"res":{"statusCode":${reply.statusCode}},"responseTime":${finiteOrNull(reply.elapsedTime)},"msg":"request completed"}\n`,
+  );
+  return true;
 }
 
 export class OneLinePerRequest extends LogController {
@@ -49,14 +52,12 @@ export class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (this.metrics) observeAnswered(this.metrics, request, reply);
+    this.metrics?.observeAnswered(request, reply);
     if (error) {
       reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
       return;
     }
     if ((pino.levels.values[reply.log.level] ?? Infinity) > INFO) return;
-    const completed = completedLine(reply.log, request, reply);
-    if (completed) completed.write(completed.line);
-    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    if (!writeCompletedLine(reply.log, request, reply)) reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }
 }
