@@ -10,8 +10,9 @@
  * look into them); an array argument may only be spread into values, and its length is part of the
  * shape (a query per length, up to 64 kept). Everything else it puts in the query is fixed at the first call.
  */
-import type { CompiledQuery, Compilable, Kysely } from 'kysely';
+import type { CompiledQuery, Compilable, Kysely, QueryResult } from 'kysely';
 import { dialectOf } from './create-db.js';
+import { runAtOnce } from './sqlite-group-commit.js';
 
 type Scalar = string | number | null;
 type Argument = Scalar | readonly Scalar[];
@@ -54,7 +55,11 @@ export function prepared<DB, Args extends readonly Argument[], Row>(build: (db: 
       const argument = args[parameter.argument];
       return parameter.item === undefined ? argument : (argument as readonly Scalar[])[parameter.item];
     });
-    const result = await db.executeQuery<Row>({ ...plan.query, parameters });
-    return result.rows;
+    return (await runCompiled<DB, Row>(db, { ...plan.query, parameters })).rows;
   };
+}
+
+/** Runs a compiled query: at once on SQLite where it can (runAtOnce), else through Kysely's executor. */
+export function runCompiled<DB, Row>(db: Kysely<DB>, query: CompiledQuery<Row>): Promise<QueryResult<Row>> | QueryResult<Row> {
+  return runAtOnce<Row>(db, query) ?? db.executeQuery(query);
 }

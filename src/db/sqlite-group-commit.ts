@@ -41,6 +41,60 @@ import {
 } from 'kysely';
 
 const AT_GROUP_COMMIT = new WeakSet<CompiledQuery>();
+/** The driver behind each of our dialects' adapters: a Kysely handle, or a transaction of it, shares its adapter. */
+const DRIVER_OF_ADAPTER = new WeakMap<object, GroupCommitSqliteDriver>();
+/** The lease of each transaction begun through bindTransaction: the connection it holds. */
+const LEASE_OF_TRANSACTION = new WeakMap<object, Lease>();
+
+/** What a statement's run needs to know of whoever runs it. */
+interface Runner {
+  /** inside a transaction: between its savepoint and its release or rollback */
+  inTransaction: boolean;
+  /** its statements marked atGroupCommit, until its savepoint is released (or rolled back) */
+  atCommit: CompiledQuery[];
+}
+
+/** A statement run at once outside any transaction (runAtOnce). */
+const DETACHED: Runner = { inTransaction: false, atCommit: [] };
+
+/** What runAtOnce needs of a Kysely handle (a Kysely or a Transaction). */
+interface Handle {
+  getExecutor(): { adapter: unknown };
+  readonly isTransaction: boolean;
+}
+
+function driverOf(db: Handle): GroupCommitSqliteDriver | undefined {
+  return DRIVER_OF_ADAPTER.get(db.getExecutor().adapter as object);
+}
+
+/**
+ * Called first thing in a transaction's callback (create-db.ts's inTransaction): its connection is the
+ * one the driver was just leased, which runAtOnce then uses for the transaction's statements.
+ */
+export function bindTransaction(trx: Handle): void {
+  const lease = driverOf(trx)?.holder;
+  if (lease?.inTransaction === true) LEASE_OF_TRANSACTION.set(trx, lease);
+}
+
+/**
+ * Runs a compiled query on SQLite at once, synchronously, when Kysely's executor would only have handed
+ * it to the connection: inside a transaction bound by bindTransaction (and still open), or outside any
+ * while no one holds the connection. Kysely's path takes about ten promises a statement (an executor
+ * made for it, a connection provider, the result's plugins: we have none); this takes none. Undefined
+ * when it cannot (PostgreSQL, a queue for the connection, a transaction that has ended): run the query
+ * through Kysely then, which queues it or reports the error as it always has.
+ */
+export function runAtOnce<R>(db: Handle, query: CompiledQuery): QueryResult<R> | undefined {
+  const driver = driverOf(db);
+  if (driver === undefined) return undefined;
+  if (db.isTransaction) {
+    const lease = LEASE_OF_TRANSACTION.get(db);
+    if (lease === undefined || !lease.inTransaction || driver.holder !== lease) return undefined;
+    return driver.run<R>(lease, query);
+  }
+  if (driver.holder !== undefined) return undefined;
+  return driver.run<R>(DETACHED, query);
+}
 
 /**
  * Marks a statement to run at its group's real commit instead of at once, when it is run inside a
@@ -113,11 +167,9 @@ export class GroupRolledBack extends Error {
 }
 
 /** One holder of the connection: what Kysely calls a connection, from acquireConnection to releaseConnection. */
-class Lease implements DatabaseConnection {
+class Lease implements DatabaseConnection, Runner {
   holdsConnection = true;
-  /** inside a transaction: between its savepoint and its release or rollback */
   inTransaction = false;
-  /** this transaction's statements marked atGroupCommit, until its savepoint is released (or rolled back) */
   atCommit: CompiledQuery[] = [];
   constructor(private readonly driver: GroupCommitSqliteDriver) {}
 
@@ -144,6 +196,10 @@ export class GroupCommitSqliteDriver implements Driver {
   commits = 0;
   readonly #statements = new Map<string, Prepared>();
   #holder: Lease | undefined;
+  /** the lease that holds the connection, if any */
+  get holder(): Lease | undefined {
+    return this.#holder;
+  }
   readonly #waiting: ((lease: Lease) => void)[] = [];
   #group: Group | undefined;
 
@@ -227,7 +283,7 @@ export class GroupCommitSqliteDriver implements Driver {
   }
 
   /** A statement, for a lease that holds the connection; outside a transaction, the open group commits first. */
-  run<R>(lease: Lease, query: CompiledQuery): QueryResult<R> {
+  run<R>(lease: Runner, query: CompiledQuery): QueryResult<R> {
     if (lease.inTransaction && AT_GROUP_COMMIT.has(query)) {
       lease.atCommit.push(query);
       return { rows: [] };
@@ -242,7 +298,7 @@ export class GroupCommitSqliteDriver implements Driver {
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   }
 
-  *iterate<R>(lease: Lease, query: CompiledQuery): IterableIterator<R> {
+  *iterate<R>(lease: Runner, query: CompiledQuery): IterableIterator<R> {
     if (!lease.inTransaction && this.#group !== undefined) this.#commit();
     const { statement, toRow } = this.#prepare(query.sql);
     for (const row of statement.iterate(query.parameters)) yield (toRow === undefined ? row : toRow(row as unknown[])) as R;
@@ -358,7 +414,9 @@ export class GroupCommitSqliteDialect extends SqliteDialect {
   }
 
   override createAdapter(): SqliteAdapter {
-    return new TransactionalSqliteAdapter();
+    const adapter = new TransactionalSqliteAdapter();
+    DRIVER_OF_ADAPTER.set(adapter, this.driver);
+    return adapter;
   }
 
   override createQueryCompiler(): QueryCompiler {

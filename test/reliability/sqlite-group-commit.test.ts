@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CompiledQuery, type Generated, Kysely, sql } from 'kysely';
 import SqliteDatabase from '../../src/db/better-sqlite3.js';
-import { atGroupCommit, GroupCommitSqliteDialect, GroupRolledBack, MAX_GROUP_SIZE } from '../../src/db/sqlite-group-commit.js';
+import { inTransaction } from '../../src/db/create-db.js';
+import { runCompiled } from '../../src/db/prepared.js';
+import { atGroupCommit, GroupCommitSqliteDialect, GroupRolledBack, MAX_GROUP_SIZE, runAtOnce } from '../../src/db/sqlite-group-commit.js';
 import { SQLITE_PASS_ONLY } from '../helpers/services.js';
 
 interface Tables {
@@ -239,5 +241,76 @@ describe('SQLite group commit', { skip: SQLITE_PASS_ONLY }, () => {
     await sql`alter table shapes add column name text default 'square'`.execute(db);
     const after = await sql<Record<string, unknown>>`select * from shapes`.execute(db);
     assert.deepEqual(after.rows, [{ id: 1, name: 'square' }]);
+  });
+
+  describe('statements run at once (runAtOnce), without Kysely\'s executor', () => {
+    const insert = (body: string) => CompiledQuery.raw('insert into notes (body) values (?)', [body]);
+    const bodiesQuery = CompiledQuery.raw('select body from notes order by id', []) as CompiledQuery<{ body: string }>;
+
+    test('inside a bound transaction they run on its connection: all or nothing with it, in one group', async () => {
+      await reset();
+      const commits = dialect.driver.commits;
+      const results = await Promise.allSettled([
+        inTransaction(db, async (trx) => {
+          assert.ok(runAtOnce(trx, insert('kept')) !== undefined, 'ran at once');
+          await runCompiled(trx, insert('kept too'));
+        }),
+        inTransaction(db, async (trx) => {
+          await runCompiled(trx, insert('undone'));
+          throw new Error('changed my mind');
+        }),
+      ]);
+      assert.deepEqual(
+        results.map((result) => result.status),
+        ['fulfilled', 'rejected'],
+      );
+      assert.deepEqual(committedBodies(), ['kept', 'kept too']);
+      assert.equal(dialect.driver.commits - commits, 1);
+    });
+
+    test('a transaction that has ended, or one Kysely began unbound, goes through Kysely (which refuses the ended one)', async () => {
+      await reset();
+      let ended: Kysely<Tables> | undefined;
+      await inTransaction(db, async (trx) => {
+        ended = trx;
+      });
+      assert.equal(runAtOnce(ended!, insert('too late')), undefined);
+      await assert.rejects(async () => runCompiled(ended!, insert('too late')), /already committed/);
+      await db.transaction().execute(async (trx) => {
+        assert.equal(runAtOnce(trx, insert('unbound')), undefined);
+        await runCompiled(trx, insert('unbound'));
+      });
+      assert.deepEqual(committedBodies(), ['unbound']);
+    });
+
+    test('outside a transaction they commit the open group first, and wait their turn while a transaction holds the connection', async () => {
+      await reset();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let ran = false;
+      const write = inTransaction(db, async (trx) => {
+        await insertNote(trx, 'first');
+        ran = true;
+      });
+      // Until the transaction has run and let go of the connection (it then waits for the group's commit).
+      for (let step = 0; step < 100 && !(ran && dialect.driver.holder === undefined); step += 1) await Promise.resolve();
+      assert.ok(ran && dialect.driver.holder === undefined);
+      // The group is open and no one holds the connection: the read commits the group, then reads.
+      assert.deepEqual(committedBodies(), []);
+      const read = runAtOnce<{ body: string }>(db, bodiesQuery);
+      assert.deepEqual(read?.rows, [{ body: 'first' }]);
+      assert.deepEqual(committedBodies(), ['first']);
+      await write;
+      const slow = inTransaction(db, async (trx) => {
+        await insertNote(trx, 'slow');
+        await gate;
+      });
+      await nextTurn();
+      assert.equal(runAtOnce(db, bodiesQuery), undefined, 'held by the slow transaction');
+      const queued = runCompiled(db, bodiesQuery);
+      release();
+      assert.deepEqual((await queued).rows, [{ body: 'first' }, { body: 'slow' }]);
+      await slow;
+    });
   });
 });

@@ -9,6 +9,7 @@
 import { CompiledQuery, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { type DialectName, dialectOf, inTransaction } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
+import { runCompiled } from '../../db/prepared.js';
 import { atGroupCommit } from '../../db/sqlite-group-commit.js';
 import { indexedWords, type SearchTerms } from './search-text.js';
 
@@ -64,7 +65,7 @@ async function addToSqliteIndex(db: Db, id: number, words: string): Promise<void
  * of a request: a rebuild adds its rows at once (addToSqliteIndex), so they never wait in memory.
  */
 async function addNewToSqliteIndex(db: Db, id: number, words: string): Promise<void> {
-  await db.executeQuery(atGroupCommit(CompiledQuery.raw(INSERT_INDEX_ROW, [id, words])));
+  await runCompiled(db, atGroupCommit(CompiledQuery.raw(INSERT_INDEX_ROW, [id, words])));
 }
 
 /** The FTS5 query of a search: every word, the last as a prefix (quoted: the words hold only letters and digits). */

@@ -4,6 +4,7 @@
  * streams and publish the spam counters that changed.
  */
 import type { Kysely } from 'kysely';
+import { inTransaction } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
 import { type AdvancedStates, advanceMailboxes, type CountDeltas, countDeltasOfMove } from '../mailbox/mailbox-changes.repository.js';
 import type { ReportPair, SpamReports } from '../spam/spam-reports.js';
@@ -23,7 +24,7 @@ export interface BatchUpdateContext {
  * recipient's mailbox whose messages changed.
  */
 export async function applyBatchUpdate(context: BatchUpdateContext, command: BatchCommand, recipientId?: number): Promise<void> {
-  const { ledgerChanges, states } = await context.db.transaction().execute(async (trx) => {
+  const { ledgerChanges, states } = await inTransaction(context.db, async (trx) => {
     const messages = await loadMessageStates(trx, command.messageIds, recipientId);
     const changed = [];
     const reports: ReportPair[] = [];

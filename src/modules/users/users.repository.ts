@@ -1,7 +1,7 @@
 /** SQL for users and their items. Every function takes the database (or a transaction) first. */
 import { type Kysely, sql } from 'kysely';
 import type { Database, ItemRow, UserRow } from '../../db/database.js';
-import { isUniqueViolation, lockRowsForUpdate } from '../../db/create-db.js';
+import { inTransaction, isUniqueViolation, lockRowsForUpdate } from '../../db/create-db.js';
 import { jsonBytes, PAGE_BUDGET_BYTES, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { MAX_ITEMS_PER_USER } from '../../limits.js';
 import { normalizeEmail } from '../../email.js';
@@ -192,7 +192,7 @@ export async function insertItem(
   title: string,
   description: string | null,
 ): Promise<Item> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const ownerQuery = trx.selectFrom('users').select('id').where('id', '=', ownerId);
     // NO KEY UPDATE: it serializes item inserts for this owner without blocking messages that reference the user.
     const owner = await lockRowsForUpdate(trx, ownerQuery, 'no key update').executeTakeFirst();
