@@ -278,7 +278,7 @@ describe('SQLite group commit', { skip: SQLITE_PASS_ONLY }, () => {
       await assert.rejects(async () => runCompiled(ended!, insert('too late')), /already committed/);
       await db.transaction().execute(async (trx) => {
         assert.equal(runAtOnce(trx, insert('unbound')), undefined);
-        await runCompiled(trx, insert('unbound'));
+        await runCompiled<Tables, unknown>(trx, insert('unbound'));
       });
       assert.deepEqual(committedBodies(), ['unbound']);
     });

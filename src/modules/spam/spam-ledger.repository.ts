@@ -4,7 +4,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/database.js';
-import { dialectOf, lockRowsForUpdate } from '../../db/create-db.js';
+import { lockRowsForUpdate } from '../../db/create-db.js';
 import { prepared } from '../../db/prepared.js';
 
 type Db = Kysely<Database>;
@@ -52,17 +52,19 @@ export async function recordReportChanges(
   const unchanged: LedgerChanges = { counters: [], recorded: 0, withdrawn: 0 };
   if (senders.length === 0) return unchanged;
 
-  // Serialize ledger changes per sender across connections (PostgreSQL): counts below then see every committed report.
   await ensureCounters(db, senders);
-  // (SQLite's writers are serialised by BEGIN IMMEDIATE: nothing to lock there.)
-  if (dialectOf(db) === 'postgres') await lockCounters(db, senders);
+  // The counters as they are, locked (PostgreSQL: ledger changes serialise per sender across
+  // connections, so the counts below see every committed report; SQLite's writers are serialised by
+  // BEGIN IMMEDIATE already).
+  const before = new Map((await readCounters(db, senders)).map((row) => [row.sender_id, toCounterState(row)]));
   // When a counter has expired, the reports behind it expire with it.
-  const expired = await deleteExpiredReports(db, senders, now);
+  const expired = [...before.values()].filter((counter) => counter.expiresAt <= now).map((counter) => counter.senderId);
+  if (expired.length > 0) await deleteReportsOf(db, expired);
 
   // Every report refreshes the sender's expiry, even one already counted: the counter changes below.
   const changed = new Set<number>(changes.reports.map((pair) => pair.senderId));
   // Senders whose reports were added, withdrawn or expired: their counters are counted again.
-  const recount = new Set<number>(expired.map((row) => row.sender_id));
+  const recount = new Set<number>(expired);
   let recorded = 0;
   let withdrawn = 0;
   if (changes.reports.length > 0) {
@@ -82,15 +84,26 @@ export async function recordReportChanges(
 
   // Each change bumps the version (so counter writes apply in order) and restarts the expiry. A report
   // already in the ledger changes no count, so its counter is only refreshed (a repeated report is the
-  // common case, and counting the ledger again costs more than the rest of the batch's statements).
+  // common case, and counting the ledger again costs more than the rest of the batch's statements);
+  // its new state is known without reading it back, the row being locked.
+  // (No RETURNING: on SQLite, `update … returning` of ten counters cost 22 µs, the update alone 4.)
   const expiresAt = now + ttlMs;
   const recounted = [...changed].filter((sender) => recount.has(sender));
   const refreshed = [...changed].filter((sender) => !recount.has(sender));
-  const rows = [
-    ...(recounted.length > 0 ? await recountCounters(db, recounted, expiresAt) : []),
-    ...(refreshed.length > 0 ? await refreshCounters(db, refreshed, expiresAt) : []),
-  ];
-  return { counters: rows.map(toCounterState), recorded, withdrawn };
+  const counters: CounterState[] = [];
+  if (recounted.length > 0) {
+    await recountCounters(db, recounted, expiresAt);
+    for (const row of await readCounters(db, recounted)) counters.push(toCounterState(row));
+  }
+  if (refreshed.length > 0) {
+    await refreshCounters(db, refreshed, expiresAt);
+    for (const senderId of refreshed) {
+      const counter = before.get(senderId);
+      if (counter === undefined) throw new Error(`spam ledger: the counter of sender ${senderId} vanished inside its transaction`);
+      counters.push({ senderId, reporters: counter.reporters, version: counter.version + 1, expiresAt });
+    }
+  }
+  return { counters, recorded, withdrawn };
 }
 
 /** A pair as two values, reporter then sender (the prepared statements below take pairs flat). */
@@ -109,16 +122,16 @@ const ensureCounters = prepared((db: Db, senders: readonly number[]) =>
     .onConflict((conflict) => conflict.column('sender_id').doNothing()),
 );
 
-const lockCounters = prepared((db: Db, senders: readonly number[]) =>
-  lockRowsForUpdate(db, db.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).orderBy('sender_id')),
+/** Counters as they are, locked for the transaction's end on PostgreSQL (SQLite's writers are serialised already). */
+const readCounters = prepared((db: Db, senders: readonly number[]) =>
+  lockRowsForUpdate(
+    db,
+    db.selectFrom('spam_counters').select(['sender_id', 'reporters', 'version', 'expires_at']).where('sender_id', 'in', senders).orderBy('sender_id'),
+  ),
 );
 
-const deleteExpiredReports = prepared((db: Db, senders: readonly number[], now: number) =>
-  db
-    .deleteFrom('spam_reports')
-    .where('sender_id', 'in', (eb) => eb.selectFrom('spam_counters').select('sender_id').where('sender_id', 'in', senders).where('expires_at', '<=', now))
-    .returning('sender_id'),
-);
+/** The reports behind counters that have expired. */
+const deleteReportsOf = prepared((db: Db, senders: readonly number[]) => db.deleteFrom('spam_reports').where('sender_id', 'in', senders));
 
 const insertReports = prepared((db: Db, pairs: readonly number[], now: number) =>
   db
@@ -164,8 +177,7 @@ const recountCounters = prepared((db: Db, senders: readonly number[], expiresAt:
       version: eb('version', '+', 1),
       expires_at: expiresAt,
     }))
-    .where('sender_id', 'in', senders)
-    .returning(['sender_id', 'reporters', 'version', 'expires_at']),
+    .where('sender_id', 'in', senders),
 );
 
 /** A counter whose reports did not change: a new version and expiry, the same count. */
@@ -173,8 +185,7 @@ const refreshCounters = prepared((db: Db, senders: readonly number[], expiresAt:
   db
     .updateTable('spam_counters')
     .set((eb) => ({ version: eb('version', '+', 1), expires_at: expiresAt }))
-    .where('sender_id', 'in', senders)
-    .returning(['sender_id', 'reporters', 'version', 'expires_at']),
+    .where('sender_id', 'in', senders),
 );
 
 function toCounterState(row: { sender_id: number; reporters: number; version: number; expires_at: number }): CounterState {
