@@ -64,6 +64,10 @@ function openSqlite(url: string, options: DatabaseOptions): DatabaseHandle {
     sqlite.pragma('foreign_keys = ON');
     // Reads through a memory map skip a copy per page: about a third off a small SELECT here.
     if (file !== ':memory:') sqlite.pragma('mmap_size = 268435456');
+    // The temporary tables of a statement (an IN list's values, RETURNING's rows, a sort without an
+    // index) in memory, not in a temporary file's pager: opened inside a write's savepoint, such a
+    // pager cost about 10 µs in malloc's brk calls each time (an upsert returning two rows: 18 → 5 µs).
+    sqlite.pragma('temp_store = MEMORY');
   } catch (error) {
     sqlite.close();
     throw error;
