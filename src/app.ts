@@ -1,9 +1,10 @@
 /** buildApp(config): every plugin and module wired together, ready to listen or to inject into. */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { type DestinationStream, pino } from 'pino';
+import type { DestinationStream } from 'pino';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Config } from './config.js';
+import { stdoutDestination } from './log-destination.js';
 import authPlugin from './plugins/auth.js';
 import { clientErrorHandler } from './fastapi/client-errors.js';
 import dbPlugin, { openDatabase } from './plugins/db.js';
@@ -31,26 +32,6 @@ import { usersRoutes } from './modules/users/users.routes.js';
 /** How often Node looks for requests past their headers or request timeout: a late socket closes within this. */
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
 
-/** Log lines gather in a buffer and go to stdout in batches: one write per line cost 5 µs a request at the default level. */
-const LOG_BUFFER_BYTES = 4096;
-/** A quiet instance still shows its lines within this. */
-const LOG_FLUSH_MS = 200;
-
-/**
- * stdout, written in batches off the request path: flushed on a timer, and synchronously when the
- * process exits (shutdown, or a crash; only a SIGKILL can lose the last 200 ms of lines).
- */
-let stdoutDestination: DestinationStream | undefined;
-function logDestination(): DestinationStream {
-  // One per process, whatever the number of apps in it (tests build many): stdout is the process's.
-  if (stdoutDestination) return stdoutDestination;
-  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
-  setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
-  process.once('exit', () => destination.flushSync());
-  stdoutDestination = destination;
-  return destination;
-}
-
 export interface BuildOptions {
   /** PostgreSQL only: the schema to work in (tests use one each). */
   databaseSchema?: string;
@@ -61,7 +42,7 @@ export interface BuildOptions {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const metrics = config.metricsEnabled ? new ServiceMetrics() : undefined;
   const app = Fastify({
-    logger: { level: config.logLevel, stream: options.loggerStream ?? logDestination() },
+    logger: { level: config.logLevel, stream: options.loggerStream ?? stdoutDestination() },
     // X-Request-Id: kept when valid, else a new UUID; every log line of the request carries it as reqId.
     requestIdHeader: false,
     // One line per request instead of two, and the request counted in the metrics (plugins/request-log.ts).
