@@ -48,6 +48,19 @@ describe('the batched stdout log', () => {
     closeSync(fd);
   });
 
+  test("flush's callback comes once what was held is written, even behind a write in flight", async () => {
+    const file = join(directory, 'callback.log');
+    const fd = openSync(file, 'w');
+    const log = new BatchedLog(fd, { batchChars: 10, maxHeldChars: 10_000 });
+    log.write(line(1));
+    await nextTurn();
+    // Past 10 characters: a write is in flight now; the next line waits behind it.
+    log.write(line(2));
+    await new Promise<void>((resolve, reject) => log.flush((error) => (error ? reject(error) : resolve())));
+    assert.equal(readFileSync(file, 'utf8'), line(1) + line(2));
+    closeSync(fd);
+  });
+
   test('flushSync writes what is held before it returns (the exit handler)', async () => {
     const file = join(directory, 'exit.log');
     const fd = openSync(file, 'w');

@@ -56,7 +56,7 @@ export async function recordReportChanges(
   // The counters as they are, locked (PostgreSQL: ledger changes serialise per sender across
   // connections, so the counts below see every committed report; SQLite's writers are serialised by
   // BEGIN IMMEDIATE already).
-  const before = new Map((await readCounters(db, senders)).map((row) => [row.sender_id, toCounterState(row)]));
+  const before = new Map((await readCounters(db, senders)).map(toCounterState).map((counter) => [counter.senderId, counter]));
   // When a counter has expired, the reports behind it expire with it.
   const expired = [...before.values()].filter((counter) => counter.expiresAt <= now).map((counter) => counter.senderId);
   if (expired.length > 0) await deleteReportsOf(db, expired);
