@@ -15,7 +15,8 @@
  * for --warmup seconds (not measured).
  *
  * Workloads: hello (GET /: the request path with no database), create (POST /msg/create/), list (GET
- * /msg/list/?limit=10), read and spam (PUT a batch of 10 ids), folder (GET /users/{id}/messages?limit=50 on a mailbox of 10,000 messages), folders (GET
+ * /msg/list/?limit=10), read and spam (PUT a batch of 10 ids), folder (GET
+ * /users/{id}/messages?limit=50 on a mailbox of 10,000 messages), folders (GET
  * /users/{id}/folders on that mailbox), changes (GET /users/{id}/changes?since=…&limit=100, the state
  * read from a listing 5 changes before), search (GET /users/{id}/messages?q=…&limit=50 over a mailbox
  * of 100,000 messages, rotating queries: a rare word, a common word, two words, a word and a 2-3 letter

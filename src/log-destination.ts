@@ -59,8 +59,8 @@ export class BatchedLog implements DestinationStream {
   /** Whatever is held goes out now (or as soon as the write in flight ends); `callback` once it has. */
   flush(callback?: (error?: Error) => void): void {
     this.#gather();
-    this.#flushWanted = true;
-    this.#startWrite();
+    if (this.#writing) this.#flushWanted = true;
+    else this.#startWrite();
     if (callback === undefined) return;
     if (this.#writing) this.#whenWritten.push(callback);
     else callback();
