@@ -407,11 +407,12 @@ test('when most hits are in other mailboxes, on both sides of the first look, th
       await app.db.insertInto('messages').values(rows).execute();
     }
   };
-  // Ada's hits among 3,000 of Bob's (each stretch holds more than the downward reading takes before it
-  // falls back to reading the index once), and 1,200 of Ada's messages that do not match.
+  // Ada's hits among 3,000 of Bob's (each stretch holds more than SQLite's downward reading takes before
+  // it hands over), and 1,800 of Ada's messages that do not match: more than the first look's 1,000
+  // below where the downward reading stops, so the oldest hits are found only by reading the index once.
   const oldHits = [await mail(app, bob.id, ada.id, 'bulk old one', 'x'), await mail(app, bob.id, ada.id, 'bulk old two', 'x')];
   await insert(bob.id, 1500, 'bulk for bob');
-  await insert(ada.id, 600, 'filler');
+  await insert(ada.id, 1200, 'filler');
   await insert(bob.id, 1500, 'bulk for bob');
   await indexUnindexedMessages(app.db);
   const middleHit = await mail(app, bob.id, ada.id, 'bulk middle', 'x');

@@ -122,16 +122,32 @@ const SEARCH_WINDOW = 1000;
 type Listed = (eb: ExpressionBuilder<Database, 'messages'>) => ReturnType<ExpressionBuilder<Database, 'messages'>['and']>;
 
 /**
- * Search hits newest first within a listing. PostgreSQL's planner cannot tell a common word from a
- * rare one for prefixes and guessed wrong both ways (a scan of the whole mailbox for a word nobody
- * wrote, or a sort of every hit of a common one): 75 to 100 ms over 100,000 messages. So the work is
- * bounded both ways, on both databases: the newest SEARCH_WINDOW rows of the listing are read by its
- * own index and filtered (common words end here); only if they hold too few hits does the full-text
- * index find the older ones, all of its hits first (materialized: no plan may trade it for a scan).
- * SQLite first reads each stretch's hits downward (listedHitsDownward), which is faster for the mailbox
- * that holds most of the hits, and falls back to those plans when the hits are mostly other mailboxes'.
+ * Search hits newest first within a listing.
+ *
+ * SQLite first reads the search's hits downward from `beforeId` (listedHitsDownward): cheapest when the
+ * mailbox holds most of them, and a rare word ends there too. When that reads its budget of hits without
+ * filling the page (the hits are mostly other mailboxes'), the rest of the page comes from the plans below,
+ * from where it stopped.
+ *
+ * PostgreSQL's planner cannot tell a common word from a rare one for prefixes and guessed wrong both
+ * ways (a scan of the whole mailbox for a word nobody wrote, or a sort of every hit of a common one): 75
+ * to 100 ms over 100,000 messages. So there (and on SQLite after the downward reading) the work is bounded
+ * both ways: the newest SEARCH_WINDOW rows of the listing are read by its own index and filtered (common
+ * words end here); only if they hold too few hits does the full-text index find the older ones, all of
+ * its hits first (materialized: no plan may trade it for a scan).
  */
 async function searchNewestFirst(db: Db, listed: Listed, search: SearchTerms, beforeId: number | undefined, count: number): Promise<MailboxRow[]> {
+  const dialect = dialectOf(db);
+  if (dialect === 'sqlite') {
+    const downward = await listedHitsDownward(db, listed, search, beforeId, count);
+    if (downward.below === undefined) return downward.rows;
+    return [...downward.rows, ...(await searchWindowThenIndex(db, listed, search, downward.below, count - downward.rows.length))];
+  }
+  return searchWindowThenIndex(db, listed, search, beforeId, count);
+}
+
+/** Search hits newest first within a listing, below `beforeId`: the listing's newest rows, then the full-text index (see searchNewestFirst). */
+async function searchWindowThenIndex(db: Db, listed: Listed, search: SearchTerms, beforeId: number | undefined, count: number): Promise<MailboxRow[]> {
   const dialect = dialectOf(db);
   let window = db.selectFrom('messages').select('messages.id').where(listed);
   if (beforeId !== undefined) window = window.where('messages.id', '<', beforeId);
@@ -144,68 +160,66 @@ async function searchNewestFirst(db: Db, listed: Listed, search: SearchTerms, be
   if (recent.oldest === null) return [];
   const oldest = Number(recent.oldest);
   // The window's hits: the listed messages in [oldest, beforeId) are exactly the window's.
-  const rows =
-    (dialect === 'sqlite' ? await listedHitsDownward(db, listed, search, oldest, beforeId, count) : undefined) ??
-    (await selectMailboxRows(db)
-      .where('messages.id', 'in', window)
-      .where(matchesSearch(dialect, search, { from: oldest, below: beforeId }))
-      .orderBy('messages.id', 'desc')
-      .limit(count)
-      .execute());
+  const rows = await selectMailboxRows(db)
+    .where('messages.id', 'in', window)
+    .where(matchesSearch(dialect, search, { from: oldest, below: beforeId }))
+    .orderBy('messages.id', 'desc')
+    .limit(count)
+    .execute();
   // Done when the page is full, or when the window was not: it then held the whole rest of the listing.
   if (rows.length === count || Number(recent.rows) < SEARCH_WINDOW) return rows;
-  const older =
-    (dialect === 'sqlite' ? await listedHitsDownward(db, listed, search, undefined, oldest, count - rows.length) : undefined) ??
-    (await selectMailboxRows(
-      // Materialized: the full-text index finds every hit first (no plan may trade it for a scan of the mailbox).
-      db.with((cte) => cte('hits').materialized(), (qb) => qb.selectFrom('messages').select('messages.id').where(matchesSearch(dialect, search, { below: oldest }))),
-    )
-      .where('messages.id', 'in', sql<number>`(select id from hits)`)
-      .where('messages.id', '<', oldest)
-      .where(listed)
-      .orderBy('messages.id', 'desc')
-      .limit(count - rows.length)
-      .execute());
+  const older = await selectMailboxRows(
+    // Materialized: the full-text index finds every hit first (no plan may trade it for a scan of the mailbox).
+    db.with((cte) => cte('hits').materialized(), (qb) => qb.selectFrom('messages').select('messages.id').where(matchesSearch(dialect, search, { below: oldest }))),
+  )
+    .where('messages.id', 'in', sql<number>`(select id from hits)`)
+    .where('messages.id', '<', oldest)
+    .where(listed)
+    .orderBy('messages.id', 'desc')
+    .limit(count - rows.length)
+    .execute();
   return [...rows, ...older];
 }
 
-/** Hits SQLite reads downward at a time (listedHitsDownward), and at most, before it falls back. */
+/** Hits SQLite reads downward at a time (listedHitsDownward), and at most, before it hands over. */
 const HIT_CHUNK = 256;
 const HIT_BUDGET = 4 * HIT_CHUNK;
+/** Hits the first downward read takes per row of the page. */
+const FIRST_READ_PER_ROW = 1.25;
 
 /**
- * SQLite: the listed messages among the search's hits in [from, below), newest first, at most `limit`,
- * reading the hits downward HIT_CHUNK at a time (see sqliteHitsBelow). Undefined when HIT_BUDGET hits
- * were read without filling the page or leaving the stretch: they are then mostly other mailboxes'
- * hits, and the caller's plan, which reads the index once for the whole stretch, is the cheaper one.
+ * SQLite: the listed messages among the search's hits below `below` (all when undefined), newest first,
+ * at most `limit`, reading the hits downward HIT_CHUNK at a time (see sqliteHitsBelow). It stops when
+ * the page is full or the hits run out (`below` undefined then), or after HIT_BUDGET hits: the rows found
+ * so far, and in `below` the lowest hit read, under which the search goes on (every hit at or above it
+ * was looked at).
  */
 async function listedHitsDownward(
   db: Db,
   listed: Listed,
   search: SearchTerms,
-  from: number | undefined,
   below: number | undefined,
   limit: number,
-): Promise<MailboxRow[] | undefined> {
+): Promise<{ rows: MailboxRow[]; below: number | undefined }> {
   const rows: MailboxRow[] = [];
   let next = below;
-  for (let read = 0; read < HIT_BUDGET; read += HIT_CHUNK) {
-    const hits = await sqliteHitsBelow(db, search, next, HIT_CHUNK);
-    const inStretch = from === undefined ? hits : hits.filter((id) => id >= from);
-    if (inStretch.length > 0) {
+  // The first read takes what the page would need if nearly all hits were listed (a mailbox that holds most of them).
+  let chunk = Math.min(HIT_CHUNK, Math.ceil(limit * FIRST_READ_PER_ROW));
+  for (let read = 0; read < HIT_BUDGET; read += chunk, chunk = HIT_CHUNK) {
+    const hits = await sqliteHitsBelow(db, search, next, chunk);
+    if (hits.length > 0) {
       const found = await selectMailboxRows(db)
-        .where('messages.id', 'in', sql<number>`(select value from json_each(${JSON.stringify(inStretch)}))`)
+        .where('messages.id', 'in', sql<number>`(select value from json_each(${JSON.stringify(hits)}))`)
         .where(listed)
         .orderBy('messages.id', 'desc')
         .limit(limit - rows.length)
         .execute();
       rows.push(...found);
     }
-    // Done when the page is full, the hits ran out, or they went below the stretch.
-    if (rows.length >= limit || hits.length < HIT_CHUNK || inStretch.length < hits.length) return rows;
+    if (rows.length >= limit || hits.length < chunk) return { rows, below: undefined };
     next = hits.at(-1);
   }
-  return undefined;
+  return { rows, below: next };
 }
 
 /** One message of the user's mailbox, or undefined when it is not in it (whether or not it exists). */
