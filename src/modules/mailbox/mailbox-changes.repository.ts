@@ -99,15 +99,18 @@ export type MailboxCounts = Record<CountColumn, number> & { seq: number };
  * there is no such user: one query answers both, where a view would otherwise ask twice.
  */
 export async function readMailboxCounts(db: Db, userId: number): Promise<MailboxCounts | undefined> {
-  const row = await db
-    .selectFrom('users')
-    .leftJoin('mailbox_states', 'mailbox_states.user_id', 'users.id')
-    .select(['mailbox_states.seq', ...COUNT_COLUMNS.map((column) => `mailbox_states.${column}` as const)])
-    .where('users.id', '=', userId)
-    .executeTakeFirst();
+  const [row] = await selectMailboxCounts(db, userId);
   if (row === undefined) return undefined;
   return Object.fromEntries(['seq', ...COUNT_COLUMNS].map((column) => [column, Number(row[column as keyof typeof row] ?? 0)])) as MailboxCounts;
 }
+
+const selectMailboxCounts = prepared((db: Db, userId: number) =>
+  db
+    .selectFrom('users')
+    .leftJoin('mailbox_states', 'mailbox_states.user_id', 'users.id')
+    .select(['mailbox_states.seq', ...COUNT_COLUMNS.map((column) => `mailbox_states.${column}` as const)])
+    .where('users.id', '=', userId),
+);
 
 /**
  * Counts every user's folders again from the messages, in one transaction that holds off writers

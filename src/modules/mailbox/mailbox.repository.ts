@@ -7,6 +7,7 @@ import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size
 import { messageJsonBytes } from '../messages/messages.repository.js';
 import type { MailboxCounts } from './mailbox-changes.repository.js';
 import { matchesSearch, sqliteHitsBelow } from './search-index.js';
+import { prepared, type PreparedQuery } from '../../db/prepared.js';
 import type { SearchTerms } from './search-text.js';
 
 type Db = Kysely<Database>;
@@ -82,16 +83,49 @@ export interface MailboxFilter {
   limit: number;
 }
 
-/** The messages a listing shows, before search and paging: those received (in a folder) or those sent. */
-function listedBy(userId: number, filter: MailboxFilter) {
+/** Which conditions a listing has, apart from their values: so a listing's query can be prepared once per shape. */
+interface ListingShape {
+  /** every folder of the received mail but `deleted`, the sent mail, or one folder of the received mail */
+  folder: 'received' | 'sent' | 'one';
+  unread: boolean;
+}
+
+function listingShape(filter: MailboxFilter): ListingShape {
+  const folder = filter.folder === undefined ? 'received' : filter.folder === 'sent' ? 'sent' : 'one';
+  return { folder, unread: filter.unread !== undefined && folder !== 'sent' };
+}
+
+/**
+ * The messages a listing of `shape` shows, before search and paging: those received (in a folder) or
+ * those sent. The values are used as values only (a prepared query's stand-ins take their places).
+ */
+function listedBy(shape: ListingShape, userId: number, folder: MailboxFolder | undefined, unread: UnreadMark | undefined) {
   return (eb: ExpressionBuilder<Database, 'messages'>) => {
-    if (filter.folder === 'sent') return eb('messages.from_userid', '=', userId);
+    if (shape.folder === 'sent') return eb('messages.from_userid', '=', userId);
     const conditions = [eb('messages.to_userid', '=', userId)];
     // Every folder of the received mail but `deleted`: mail its owner removed for good is out of the mailbox.
-    conditions.push(filter.folder === undefined ? eb('messages.folder', '<>', 'deleted') : eb('messages.folder', '=', filter.folder));
-    if (filter.unread !== undefined) conditions.push(eb('messages.unread', '=', filter.unread));
+    conditions.push(shape.folder === 'received' ? eb('messages.folder', '<>', 'deleted') : eb('messages.folder', '=', folder as Folder));
+    if (shape.unread) conditions.push(eb('messages.unread', '=', unread as UnreadMark));
     return eb.and(conditions);
   };
+}
+
+type PageQuery = PreparedQuery<Database, [userId: number, folder: string | null, unread: string | null, beforeId: number | null, count: number], MailboxRow>;
+/** The listing's page query of each shape, with a keyset (`… before`) or without. */
+const pageQueries = new Map<string, PageQuery>();
+
+function pageQuery(shape: ListingShape, before: boolean): PageQuery {
+  const key = `${shape.folder},${shape.unread},${before}`;
+  let query = pageQueries.get(key);
+  if (query === undefined) {
+    query = prepared((db: Db, userId: number, folder: string | null, unread: string | null, beforeId: number | null, count: number) => {
+      let page = selectMailboxRows(db).where(listedBy(shape, userId, folder as MailboxFolder, unread as UnreadMark));
+      if (before) page = page.where('messages.id', '<', beforeId as number);
+      return page.orderBy('messages.id', 'desc').limit(count);
+    });
+    pageQueries.set(key, query);
+  }
+  return query;
 }
 
 /**
@@ -103,15 +137,15 @@ function listedBy(userId: number, filter: MailboxFilter) {
 export async function listMailbox(db: Db, userId: number, filter: MailboxFilter): Promise<SizedPage<MailboxRow>> {
   // A sender's view of their mail is always read: asking for unread sent mail finds none.
   if (filter.folder === 'sent' && filter.unread === 'Y') return { rows: [], truncated: false, bytes: 0 };
+  const shape = listingShape(filter);
+  const listed = listedBy(shape, userId, filter.folder, filter.unread);
   return readPageBySize({
     limit: filter.limit,
     sizeOf: mailboxJsonBytes,
     readChunk: (count, after) => {
       const beforeId = after?.id ?? filter.beforeId;
-      if (filter.search !== undefined) return searchNewestFirst(db, listedBy(userId, filter), filter.search, beforeId, count);
-      let query = selectMailboxRows(db).where(listedBy(userId, filter));
-      if (beforeId !== undefined) query = query.where('messages.id', '<', beforeId);
-      return query.orderBy('messages.id', 'desc').limit(count).execute();
+      if (filter.search !== undefined) return searchNewestFirst(db, listed, filter.search, beforeId, count);
+      return pageQuery(shape, beforeId !== undefined)(db, userId, filter.folder ?? null, filter.unread ?? null, beforeId ?? null, count);
     },
   });
 }
