@@ -258,8 +258,12 @@ async function listedHitsDownward(
 
 /** One message of the user's mailbox, or undefined when it is not in it (whether or not it exists). */
 export async function findMailboxMessage(db: Db, userId: number, messageId: number): Promise<MailboxRow | undefined> {
-  return selectMailboxRows(db).where('messages.id', '=', messageId).where(inMailboxOf(userId)).executeTakeFirst();
+  return (await selectMailboxMessage(db, userId, messageId))[0];
 }
+
+const selectMailboxMessage = prepared((db: Db, userId: number, messageId: number) =>
+  selectMailboxRows(db).where('messages.id', '=', messageId).where(inMailboxOf(userId)),
+);
 
 /** The messages of a conversation that are in the user's mailbox, oldest first, as many of `limit` as fit in one answer. */
 export async function listThread(db: Db, userId: number, threadId: number, limit: number): Promise<SizedPage<MailboxRow>> {

@@ -2,6 +2,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database, ItemRow, UserRow } from '../../db/database.js';
 import { inTransaction, isUniqueViolation, lockRowsForUpdate } from '../../db/create-db.js';
+import { prepared } from '../../db/prepared.js';
 import { jsonBytes, PAGE_BUDGET_BYTES, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { MAX_ITEMS_PER_USER } from '../../limits.js';
 import { normalizeEmail } from '../../email.js';
@@ -73,9 +74,10 @@ export async function findUserIdByEmail(db: Db, email: string): Promise<number |
 }
 
 export async function userExists(db: Db, id: number): Promise<boolean> {
-  const row = await db.selectFrom('users').select('id').where('id', '=', id).executeTakeFirst();
-  return row !== undefined;
+  return (await selectUserId(db, id)).length > 0;
 }
+
+const selectUserId = prepared((db: Db, id: number) => db.selectFrom('users').select('id').where('id', '=', id));
 
 /** Sets whether the user with this email (any letter case) may act; answers their id, undefined when nobody has it. */
 export async function setActive(db: Db, email: string, active: boolean): Promise<number | undefined> {
