@@ -2,9 +2,9 @@
  * `npm run bench`: starts the built service (production settings, a new database of its own, Redis from
  * REDIS_URL under a key prefix of its own, LOG_LEVEL=info, abuse limits off) and a bare node:http
  * server, drives each with autocannon, and prints per workload req/s, the server's CPU time per
- * answered request and its multiple of the bare server's (measured in the same run, before the
- * workloads and after them, the multiples dividing by the median of its runs), p50/p99 latency,
- * errors and the largest RSS seen; then the issue's CPU targets and the worst workload against them.
+ * answered request and its multiple of the bare server's (measured in the same run, just before each
+ * workload: each multiple divides by the bare reading beside it), p50/p99 latency, errors and the
+ * largest RSS seen; then the issue's CPU targets and the worst workload against them.
  *
  *   npm run bench -- --duration 10 --connections 16 --only list,create --json
  *   npm run bench -- --database postgres --workers 2 --dataset large --log-level warn
@@ -12,7 +12,11 @@
  * CPU per request: utime + stime of the server's process and every process under it (a cluster's
  * workers), from /proc/<pid>/stat before and after the measured run, divided by the responses it
  * answered. It moves far less with the machine's noise than req/s. Each workload is first driven
- * for --warmup seconds (not measured).
+ * for --warmup seconds (not measured; default 3: after 1 s, V8 was still compiling hot functions, and a
+ * create took 600k instructions against 560k after 5 s, perf stat). The bare server is measured for
+ * --bare-duration seconds (after the same warm-up) before each workload, and the workload's multiple
+ * divides by that reading: a shared machine's speed drifts (bare readings of 52 to 95 µs within an
+ * hour on one machine), so a ratio of two readings taken minutes apart moved with it.
  *
  * Workloads: hello (GET /: the request path with no database), create (POST /msg/create/), list (GET
  * /msg/list/?limit=10), read and spam (PUT a batch of 10 ids), folder (GET
@@ -74,7 +78,8 @@ import { CLOCK_TICKS, cpuMicroseconds, cpuOfEach, cpuSince, processTree, residen
 const { values: options } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '3' },
+    'bare-duration': { type: 'string', default: '5' },
     connections: { type: 'string', default: '16' },
     only: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -96,8 +101,11 @@ function fail(message: string): never {
 
 const duration = Number(options.duration);
 const warmup = Number(options.warmup);
+const bareDuration = Number(options['bare-duration']);
 const connections = Number(options.connections);
-if (!(duration > 0) || !(warmup >= 0) || !Number.isInteger(connections) || connections < 1) fail('--duration, --warmup and --connections take positive numbers');
+if (!(duration > 0) || !(bareDuration > 0) || !(warmup >= 0) || !Number.isInteger(connections) || connections < 1) {
+  fail('--duration, --bare-duration, --warmup and --connections take positive numbers');
+}
 if (options.database !== 'sqlite' && options.database !== 'postgres') fail(`--database is sqlite or postgres, got "${options.database}"`);
 const dialect: BenchDialect = options.database;
 if (!/^(\d+|auto)$/.test(options.workers)) fail(`--workers takes a number or auto, got "${options.workers}"`);
@@ -190,6 +198,8 @@ interface Measurement {
   systemCpuUsPerRequest: number;
   /** cpuUsPerRequest over the bare server's, in the same run */
   cpuMultiple: number;
+  /** the bare server's reading the multiple divides by: taken just before this workload (CPU time), or the median of the run's (instructions) */
+  bareCpuUsPerRequest?: number;
   /** PostgreSQL: its server processes' CPU time for this database per answered request, µs (null on SQLite: inside the service's) */
   databaseCpuUsPerRequest: number | null;
   /** latency of the 2xx answers, ms */
@@ -278,7 +288,7 @@ async function databaseCpu(database: BenchDatabase | undefined): Promise<Map<num
   return database?.dialect === 'postgres' ? cpuOfEach(await database.backendPids()) : new Map();
 }
 
-async function measure(baseUrl: string, workload: Workload, pid: number, database?: BenchDatabase): Promise<Omit<Measurement, 'cpuMultiple'>> {
+async function measure(baseUrl: string, workload: Workload, pid: number, database?: BenchDatabase, seconds = duration): Promise<Omit<Measurement, 'cpuMultiple'>> {
   await workload.prepare?.(workload);
   const wrong = await checkOnce(baseUrl, workload);
   if (wrong) log(`  WRONG: ${workload.name}: ${wrong}`);
@@ -290,7 +300,7 @@ async function measure(baseUrl: string, workload: Workload, pid: number, databas
   const sampler = setInterval(() => (maxRss = Math.max(maxRss, residentMegabytes(pid))), 200);
   const databaseBefore = await databaseCpu(database);
   const cpuBefore = cpuMicroseconds(pid);
-  const result = await drive(baseUrl, workload, { seconds: duration }, record);
+  const result = await drive(baseUrl, workload, { seconds }, record);
   const cpuAfter = cpuMicroseconds(pid);
   const databaseAfter = await databaseCpu(database);
   clearInterval(sampler);
@@ -1080,6 +1090,8 @@ const LARGE_NAMES = ['folders', 'folder', 'search-common', 'search-rare', 'chang
 const UNIT = instructionRequests === undefined ? 'µs' : 'instructions';
 const COST_HEADER = instructionRequests === undefined ? 'CPU µs/req' : 'instructions/req';
 const MULTIPLE_HEADER = instructionRequests === undefined ? '× bare CPU' : '× bare instructions';
+/** The bare server's figure each multiple divides by: its reading just before the workload, or the run's median (instructions). */
+const BARE_HEADER = instructionRequests === undefined ? 'bare µs/req beside it' : 'bare instructions/req';
 
 /** The issue's bounds on CPU per request, as a multiple of the bare server's. */
 const CPU_TARGETS: Record<string, number> = { list: 4, read: 5, create: 6, spam: 8 };
@@ -1168,17 +1180,27 @@ async function main() {
           ? `${duration} s per workload after ${warmup} s of warm-up; CPU from /proc (${CLOCK_TICKS} ticks/s)`
           : `${instructionRequests} requests per workload after ${INSTRUCTION_WARMUP_TIMES * instructionRequests} of warm-up; instructions counted by callgrind`),
     );
-    // The bare server is measured before the workloads and again after them: the multiples divide by the
-    // median of its runs, so a drift of the machine during the run (its figure moved by up to 15% between
-    // runs of a day) weighs on them less than one reading would.
+    // CPU time: the bare server is measured just before each workload, whose multiple divides by that
+    // reading (see the top). Instructions are repeatable: the bare server is measured before the workloads
+    // and after them, and the multiples divide by the median.
+    const paired = instructionRequests === undefined;
     const bareWorkload: Workload = { name: 'bare', label: 'bare `node:http`', method: 'GET', path: '/' };
     type Raw = Omit<Measurement, 'cpuMultiple'>;
     const bareRuns: Raw[] = [];
-    const measureBare = async (when: string) => {
+    const measureBare = async (when: string): Promise<Raw> => {
       log(`bare node:http (${when}) …`);
-      bareRuns.push(await measure(bareUrl, bareWorkload, bare.pid!));
+      const run = await measure(bareUrl, bareWorkload, bare.pid!, undefined, paired ? bareDuration : duration);
+      bareRuns.push(run);
+      return run;
     };
-    await measureBare('before the workloads');
+    /** A workload, with the bare reading just before it when they are paired. */
+    const measureWorkload = async (url: string, workload: Workload, pid: number, database: BenchDatabase): Promise<Raw> => {
+      const bareReading = paired ? await measureBare(`before ${workload.name}`) : undefined;
+      log(`${workload.name} …`);
+      const measured = await measure(url, workload, pid, database);
+      return bareReading === undefined ? measured : { ...measured, bareCpuUsPerRequest: bareReading.cpuUsPerRequest };
+    };
+    if (!paired) await measureBare('before the workloads');
 
     const rawResults: Raw[] = [];
     let push: PushMeasurement | undefined;
@@ -1247,8 +1269,7 @@ async function main() {
         );
       }
       for (const workload of workloads.filter((candidate) => runs(candidate.name))) {
-        log(`${workload.name} …`);
-        rawResults.push(await measure(service.url, workload, service.pid, database));
+        rawResults.push(await measureWorkload(service.url, workload, service.pid, database));
       }
       if (runs('push')) {
         log(`push: ${PUSH_STREAMS} event streams, then a message to each, ${PUSH_SENDS_AT_ONCE} at a time …`);
@@ -1277,18 +1298,25 @@ async function main() {
       services.push(service);
       const rows: (Raw & { small: string })[] = [];
       for (const { workload, small } of largeWorkloads(service.url, expected).filter((candidate) => runs(candidate.workload.name))) {
-        log(`large: ${workload.name} …`);
-        rows.push({ ...(await measure(service.url, workload, service.pid, database)), small });
+        rows.push({ ...(await measureWorkload(service.url, { ...workload, name: `large: ${workload.name}` }, service.pid, database)), workload: workload.name, small });
       }
       await stopService(service);
       largeRun = { database: database.label, load, expected, results: rows };
     }
 
-    if (rawResults.length + (largeRun?.results.length ?? 0) > 0) await measureBare('after the workloads');
+    if (!paired && rawResults.length + (largeRun?.results.length ?? 0) > 0) await measureBare('after the workloads');
     const bareCpu = median(bareRuns.map((run) => run.cpuUsPerRequest));
     const bareRow = { ...bareRuns[0]!, cpuUsPerRequest: bareCpu, cpuMultiple: 1, cpuUsPerRequestRuns: bareRuns.map((run) => run.cpuUsPerRequest) };
-    const relative = (measured: Raw): Measurement => ({ ...measured, cpuMultiple: Math.round((measured.cpuUsPerRequest / bareCpu) * 10) / 10 });
-    log(`bare node:http: ${bareRuns.map((run) => fixed(run.cpuUsPerRequest)).join(' and ')} ${UNIT} per request; the multiples divide by ${fixed(bareCpu)}`);
+    const relative = (measured: Raw): Measurement => {
+      const bareReading = measured.bareCpuUsPerRequest ?? bareCpu;
+      return { ...measured, bareCpuUsPerRequest: bareReading, cpuMultiple: Math.round((measured.cpuUsPerRequest / bareReading) * 10) / 10 };
+    };
+    const readings = bareRuns.map((run) => run.cpuUsPerRequest);
+    log(
+      paired
+        ? `bare node:http: ${readings.length} readings from ${fixed(Math.min(...readings))} to ${fixed(Math.max(...readings))} ${UNIT} per request (median ${fixed(bareCpu)}); each multiple divides by the reading just before its workload`
+        : `bare node:http: ${readings.map(fixed).join(' and ')} ${UNIT} per request; the multiples divide by ${fixed(bareCpu)}`,
+    );
     const results = rawResults.map(relative);
     const largeResults = largeRun?.results.map((row) => ({ ...relative(row), small: row.small }));
 
@@ -1345,8 +1373,8 @@ async function main() {
       // PostgreSQL's own CPU for the service's database (its server processes), beside the service's.
       const databaseColumn = dialect === 'postgres' ? ['PostgreSQL CPU µs/req'] : [];
       const databaseCell = (result: Measurement) => (dialect === 'postgres' ? [fixed(result.databaseCpuUsPerRequest ?? Number.NaN)] : []);
-      console.log(`\n${row(['workload', 'req/s', COST_HEADER, MULTIPLE_HEADER, ...databaseColumn, 'p50 ms', 'p99 ms', 'errors', 'max RSS MB'])}`);
-      console.log(row(['---', ...Array.from({ length: 7 + databaseColumn.length }, () => '---:')]));
+      console.log(`\n${row(['workload', 'req/s', COST_HEADER, MULTIPLE_HEADER, BARE_HEADER, ...databaseColumn, 'p50 ms', 'p99 ms', 'errors', 'max RSS MB'])}`);
+      console.log(row(['---', ...Array.from({ length: 8 + databaseColumn.length }, () => '---:')]));
       for (const result of [bareRow, ...results]) {
         console.log(
           row([
@@ -1354,6 +1382,7 @@ async function main() {
             result.requestsPerSecond,
             fixed(result.cpuUsPerRequest),
             `${fixed(result.cpuMultiple)}×`,
+            fixed(result.bareCpuUsPerRequest ?? result.cpuUsPerRequest),
             ...databaseCell(result),
             result.p50,
             result.p99,
@@ -1364,7 +1393,7 @@ async function main() {
       }
       if (push) {
         // req/s: the messages' rate; p50/p99: from a send's answer to its stream's event; errors: failed sends and events that never came.
-        console.log(row([`push (${push.streams} streams, a message to each)`, push.sendsPerSecond, '–', '–', ...databaseColumn.map(() => '–'), push.p50, push.p99, push.sendErrors + push.streams - push.received, push.rssAfterMb]));
+        console.log(row([`push (${push.streams} streams, a message to each)`, push.sendsPerSecond, '–', '–', '–', ...databaseColumn.map(() => '–'), push.p50, push.p99, push.sendErrors + push.streams - push.received, push.rssAfterMb]));
         console.log(
           `\npush: ${push.streams} streams open on one instance, one per user; a message to each (${PUSH_SENDS_AT_ONCE} at a time, ${push.sendsPerSecond}/s): ` +
             `${push.received}/${push.streams} events received, from the send's answer to the event p50 ${push.p50} ms, p99 ${push.p99} ms, max ${push.max} ms` +
@@ -1380,8 +1409,8 @@ async function main() {
             `${Math.round((load.usersSeconds + load.messagesSeconds + load.searchIndexSeconds + load.countsSeconds + load.analyzeSeconds) * 10) / 10} s. ` +
             `"alone": one request at a time (median / slowest of 20); small data: the same request's p50 / p99 above.`,
         );
-        console.log(`\n${row(['workload (heavy user)', 'req/s', COST_HEADER, MULTIPLE_HEADER, ...databaseColumn, 'p50 ms', 'p99 ms', 'alone ms', 'errors', 'max RSS MB', 'small data p50 / p99 ms'])}`);
-        console.log(row(['---', ...Array.from({ length: 9 + databaseColumn.length }, () => '---:')]));
+        console.log(`\n${row(['workload (heavy user)', 'req/s', COST_HEADER, MULTIPLE_HEADER, BARE_HEADER, ...databaseColumn, 'p50 ms', 'p99 ms', 'alone ms', 'errors', 'max RSS MB', 'small data p50 / p99 ms'])}`);
+        console.log(row(['---', ...Array.from({ length: 10 + databaseColumn.length }, () => '---:')]));
         for (const result of largeResults ?? []) {
           const small = results.find((candidate) => candidate.workload === result.small);
           console.log(
@@ -1390,6 +1419,7 @@ async function main() {
               result.requestsPerSecond,
               fixed(result.cpuUsPerRequest),
               `${fixed(result.cpuMultiple)}×`,
+              fixed(result.bareCpuUsPerRequest ?? Number.NaN),
               ...databaseCell(result),
               result.p50,
               result.p99,
