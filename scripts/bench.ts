@@ -2,8 +2,8 @@
  * `npm run bench`: starts the built service (production settings, a new database of its own, Redis from
  * REDIS_URL under a key prefix of its own, LOG_LEVEL=info, abuse limits off) and a bare node:http
  * server, drives each with autocannon, and prints per workload req/s, the server's CPU time per
- * answered request and its multiple of the bare server's (measured in the same run, just before each
- * workload: each multiple divides by the bare reading beside it), p50/p99 latency, errors and the
+ * answered request and its multiple of the bare server's (measured in the same run, between the
+ * workloads: each multiple divides by the bare readings nearest to it), p50/p99 latency, errors and the
  * largest RSS seen; then the issue's CPU targets and the worst workload against them.
  *
  *   npm run bench -- --duration 10 --connections 16 --only list,create --json
@@ -14,9 +14,10 @@
  * answered. It moves far less with the machine's noise than req/s. Each workload is first driven
  * for --warmup seconds (not measured; default 3: after 1 s, V8 was still compiling hot functions, and a
  * create took 600k instructions against 560k after 5 s, perf stat). The bare server is measured for
- * --bare-duration seconds (after the same warm-up) before each workload, and the workload's multiple
- * divides by that reading: a shared machine's speed drifts (bare readings of 52 to 95 µs within an
- * hour on one machine), so a ratio of two readings taken minutes apart moved with it.
+ * --bare-duration seconds (after the same warm-up) before each workload and once after the last, and a
+ * workload's multiple divides by the median of the three readings nearest to it: a shared machine's
+ * speed drifts (bare readings of 88 down to 63 µs over one four-minute run), so a ratio of two readings
+ * taken minutes apart moved with it, and a single reading can stray (82 µs among readings of 51-61).
  *
  * Workloads: hello (GET /: the request path with no database), create (POST /msg/create/), list (GET
  * /msg/list/?limit=10), read and spam (PUT a batch of 10 ids), folder (GET
@@ -198,7 +199,7 @@ interface Measurement {
   systemCpuUsPerRequest: number;
   /** cpuUsPerRequest over the bare server's, in the same run */
   cpuMultiple: number;
-  /** the bare server's reading the multiple divides by: taken just before this workload (CPU time), or the median of the run's (instructions) */
+  /** the bare server's figure the multiple divides by: the median of the three readings nearest to this workload (CPU time), or of the run's (instructions) */
   bareCpuUsPerRequest?: number;
   /** PostgreSQL: its server processes' CPU time for this database per answered request, µs (null on SQLite: inside the service's) */
   databaseCpuUsPerRequest: number | null;
@@ -1090,7 +1091,7 @@ const LARGE_NAMES = ['folders', 'folder', 'search-common', 'search-rare', 'chang
 const UNIT = instructionRequests === undefined ? 'µs' : 'instructions';
 const COST_HEADER = instructionRequests === undefined ? 'CPU µs/req' : 'instructions/req';
 const MULTIPLE_HEADER = instructionRequests === undefined ? '× bare CPU' : '× bare instructions';
-/** The bare server's figure each multiple divides by: its reading just before the workload, or the run's median (instructions). */
+/** The bare server's figure each multiple divides by: the median of the readings nearest to the workload, or the run's median (instructions). */
 const BARE_HEADER = instructionRequests === undefined ? 'bare µs/req beside it' : 'bare instructions/req';
 
 /** The issue's bounds on CPU per request, as a multiple of the bare server's. */
@@ -1185,7 +1186,8 @@ async function main() {
     // and after them, and the multiples divide by the median.
     const paired = instructionRequests === undefined;
     const bareWorkload: Workload = { name: 'bare', label: 'bare `node:http`', method: 'GET', path: '/' };
-    type Raw = Omit<Measurement, 'cpuMultiple'>;
+    /** A measurement before its multiple; bareIndex: paired, the bare reading taken just before it (in bareRuns). */
+    type Raw = Omit<Measurement, 'cpuMultiple'> & { bareIndex?: number };
     const bareRuns: Raw[] = [];
     const measureBare = async (when: string): Promise<Raw> => {
       log(`bare node:http (${when}) …`);
@@ -1193,12 +1195,21 @@ async function main() {
       bareRuns.push(run);
       return run;
     };
-    /** A workload, with the bare reading just before it when they are paired. */
+    /** A workload, with a bare reading just before it when they are paired. */
     const measureWorkload = async (url: string, workload: Workload, pid: number, database: BenchDatabase): Promise<Raw> => {
-      const bareReading = paired ? await measureBare(`before ${workload.name}`) : undefined;
+      if (paired) await measureBare(`before ${workload.name}`);
       log(`${workload.name} …`);
       const measured = await measure(url, workload, pid, database);
-      return bareReading === undefined ? measured : { ...measured, bareCpuUsPerRequest: bareReading.cpuUsPerRequest };
+      return paired ? { ...measured, bareIndex: bareRuns.length - 1 } : measured;
+    };
+    /**
+     * The bare figure a paired workload's multiple divides by: the median of the three readings nearest
+     * to it (the two that bracket it and the one before those, or after them for the first workload), so
+     * it follows the machine's drift while one stray reading (seen: 82 µs among readings of 51-61) moves it little.
+     */
+    const bareBeside = (index: number): number => {
+      const nearest = [index - 1, index, index + 1, index + 2].filter((at) => at >= 0 && at < bareRuns.length).slice(0, 3);
+      return median(nearest.map((at) => bareRuns[at]!.cpuUsPerRequest));
     };
     if (!paired) await measureBare('before the workloads');
 
@@ -1304,17 +1315,17 @@ async function main() {
       largeRun = { database: database.label, load, expected, results: rows };
     }
 
-    if (!paired && rawResults.length + (largeRun?.results.length ?? 0) > 0) await measureBare('after the workloads');
+    if (rawResults.length + (largeRun?.results.length ?? 0) > 0) await measureBare('after the workloads');
     const bareCpu = median(bareRuns.map((run) => run.cpuUsPerRequest));
     const bareRow = { ...bareRuns[0]!, cpuUsPerRequest: bareCpu, cpuMultiple: 1, cpuUsPerRequestRuns: bareRuns.map((run) => run.cpuUsPerRequest) };
-    const relative = (measured: Raw): Measurement => {
-      const bareReading = measured.bareCpuUsPerRequest ?? bareCpu;
+    const relative = ({ bareIndex, ...measured }: Raw): Measurement => {
+      const bareReading = bareIndex === undefined ? bareCpu : bareBeside(bareIndex);
       return { ...measured, bareCpuUsPerRequest: bareReading, cpuMultiple: Math.round((measured.cpuUsPerRequest / bareReading) * 10) / 10 };
     };
     const readings = bareRuns.map((run) => run.cpuUsPerRequest);
     log(
       paired
-        ? `bare node:http: ${readings.length} readings from ${fixed(Math.min(...readings))} to ${fixed(Math.max(...readings))} ${UNIT} per request (median ${fixed(bareCpu)}); each multiple divides by the reading just before its workload`
+        ? `bare node:http: ${readings.length} readings from ${fixed(Math.min(...readings))} to ${fixed(Math.max(...readings))} ${UNIT} per request (median ${fixed(bareCpu)}); each multiple divides by the median of the three readings nearest to its workload`
         : `bare node:http: ${readings.map(fixed).join(' and ')} ${UNIT} per request; the multiples divide by ${fixed(bareCpu)}`,
     );
     const results = rawResults.map(relative);
