@@ -1181,9 +1181,9 @@ async function main() {
           ? `${duration} s per workload after ${warmup} s of warm-up; CPU from /proc (${CLOCK_TICKS} ticks/s)`
           : `${instructionRequests} requests per workload after ${INSTRUCTION_WARMUP_TIMES * instructionRequests} of warm-up; instructions counted by callgrind`),
     );
-    // CPU time: the bare server is measured just before each workload, whose multiple divides by that
-    // reading (see the top). Instructions are repeatable: the bare server is measured before the workloads
-    // and after them, and the multiples divide by the median.
+    // CPU time: the bare server is measured before each workload and after the last, and each multiple
+    // divides by the readings nearest to its workload (see the top). Instructions are repeatable: the bare
+    // server is measured before the workloads and after them, and the multiples divide by the median.
     const paired = instructionRequests === undefined;
     const bareWorkload: Workload = { name: 'bare', label: 'bare `node:http`', method: 'GET', path: '/' };
     /** A measurement before its multiple; bareIndex: paired, the bare reading taken just before it (in bareRuns). */

@@ -4,10 +4,10 @@ import { dialectOf } from '../../db/create-db.js';
 import type { MAILBOX_FOLDERS} from '../../db/database.js';
 import { type Database, type Folder, type UnreadMark } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
+import { prepared, type PreparedQuery } from '../../db/prepared.js';
 import { messageJsonBytes } from '../messages/messages.repository.js';
 import type { MailboxCounts } from './mailbox-changes.repository.js';
 import { matchesSearch, sqliteHitsBelow } from './search-index.js';
-import { prepared, type PreparedQuery } from '../../db/prepared.js';
 import type { SearchTerms } from './search-text.js';
 
 type Db = Kysely<Database>;
