@@ -138,13 +138,12 @@ export async function listMailbox(db: Db, userId: number, filter: MailboxFilter)
   // A sender's view of their mail is always read: asking for unread sent mail finds none.
   if (filter.folder === 'sent' && filter.unread === 'Y') return { rows: [], truncated: false, bytes: 0 };
   const shape = listingShape(filter);
-  const listed = listedBy(shape, userId, filter.folder, filter.unread);
   return readPageBySize({
     limit: filter.limit,
     sizeOf: mailboxJsonBytes,
     readChunk: (count, after) => {
       const beforeId = after?.id ?? filter.beforeId;
-      if (filter.search !== undefined) return searchNewestFirst(db, listed, filter.search, beforeId, count);
+      if (filter.search !== undefined) return searchNewestFirst(db, listedBy(shape, userId, filter.folder, filter.unread), filter.search, beforeId, count);
       return pageQuery(shape, beforeId !== undefined)(db, userId, filter.folder ?? null, filter.unread ?? null, beforeId ?? null, count);
     },
   });

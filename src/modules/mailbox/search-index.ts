@@ -81,7 +81,8 @@ const HITS_BELOW = 'select rowid from messages_search where messages_search matc
  * message of 100,000: 0.05 ms), while a lower bound makes it read the word's whole list first (3 ms).
  */
 export async function sqliteHitsBelow(db: Db, terms: SearchTerms, below: number | undefined, limit: number): Promise<number[]> {
-  const { rows } = await db.executeQuery<{ rowid: number }>(
+  const { rows } = await runCompiled<Database, { rowid: number }>(
+    db,
     CompiledQuery.raw(HITS_BELOW, [sqliteMatchOf(terms), below ?? Number.MAX_SAFE_INTEGER, limit]),
   );
   return rows.map((row) => row.rowid);
