@@ -11,7 +11,7 @@ import pg from 'pg';
 import SqliteDatabase, { SQLITE_MODULE_PATH } from './better-sqlite3.js';
 import type { Database } from './database.js';
 import { type Checkpointer, CHECKPOINTER_AFTER_COMMITS, startCheckpointer } from './sqlite-checkpointer.js';
-import { bindTransaction, GroupCommitSqliteDialect } from './sqlite-group-commit.js';
+import { bindTransaction, GroupCommitSqliteDialect, transactAtOnce } from './sqlite-group-commit.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -229,6 +229,8 @@ export function isForeignKeyViolation(error: unknown): boolean {
 /** Runs `work` in a transaction: a new one, or the one `db` already is. */
 export async function inTransaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   if (db.isTransaction) return work(db);
+  const atOnce = transactAtOnce(db, work);
+  if (atOnce !== undefined) return atOnce;
   return db.transaction().execute((trx) => {
     // SQLite: the transaction's prepared statements then run on its connection at once (runAtOnce).
     bindTransaction(trx);

@@ -29,7 +29,9 @@ import type BetterSqlite3 from 'better-sqlite3';
 import {
   type CompiledQuery,
   type DatabaseConnection,
+  type Dialect,
   type Driver,
+  type Kysely,
   type LimitNode,
   type QueryCompiler,
   type QueryResult,
@@ -37,6 +39,7 @@ import {
   SqliteAdapter,
   SqliteDialect,
   SqliteQueryCompiler,
+  Transaction,
   ValueNode,
 } from 'kysely';
 
@@ -94,6 +97,19 @@ export function runAtOnce<R>(db: Handle, query: CompiledQuery): QueryResult<R> |
   }
   if (driver.holder !== undefined) return undefined;
   return driver.run<R>(DETACHED, query);
+}
+
+/**
+ * Runs `work` in a transaction of the group-commit driver at once, when no one holds the connection:
+ * the same begin, savepoint, release or rollback and wait for the group's commit as through Kysely's
+ * `db.transaction().execute(work)`, without the promises and objects Kysely's path makes around them
+ * (a connection provider, a transaction builder, a runtime driver's wrappers). Undefined when it
+ * cannot (PostgreSQL, or a queue for the connection): use Kysely's path then, which waits its turn.
+ */
+export function transactAtOnce<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> | undefined {
+  const driver = driverOf(db);
+  if (driver === undefined || driver.holder !== undefined) return undefined;
+  return driver.transact(db, work);
 }
 
 /**
@@ -205,6 +221,7 @@ export class GroupCommitSqliteDriver implements Driver {
 
   constructor(
     private readonly sqlite: BetterSqlite3.Database,
+    private readonly dialect: Dialect,
     private readonly hooks: SqliteConnectionHooks = {},
   ) {}
 
@@ -222,8 +239,41 @@ export class GroupCommitSqliteDriver implements Driver {
     this.#release(connection as Lease);
   }
 
+  /** transactAtOnce's transaction, while no one holds the connection. */
+  async transact<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+    const lease = new Lease(this);
+    this.#holder = lease;
+    let begun = false;
+    try {
+      this.#begin(lease);
+      begun = true;
+      // Its statements run on this lease, and only while its transaction is open: a statement of a
+      // handle kept past the end (a callback's stray promise) fails instead of running outside it.
+      const executor = db.getExecutor().withConnectionProvider({
+        provideConnection: async (consumer) => {
+          if (!lease.inTransaction) throw new Error('a statement of a transaction that has ended');
+          return consumer(lease);
+        },
+      });
+      const trx = new Transaction<DB>({ config: { dialect: this.dialect }, dialect: this.dialect, driver: this, executor });
+      LEASE_OF_TRANSACTION.set(trx, lease);
+      const result = await work(trx);
+      await this.commitTransaction(lease);
+      return result;
+    } catch (error) {
+      // As Kysely's own path: after a failed commit too (a no-op once the savepoint is released).
+      if (begun) this.#rollback(lease);
+      throw error;
+    } finally {
+      this.#release(lease);
+    }
+  }
+
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    const lease = connection as Lease;
+    this.#begin(connection as Lease);
+  }
+
+  #begin(lease: Lease): void {
     // A group past its turn takes no one more: it commits, and a new one opens.
     if (this.#group?.due === true) this.#commit();
     if (this.#group === undefined) {
@@ -257,7 +307,10 @@ export class GroupCommitSqliteDriver implements Driver {
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    const lease = connection as Lease;
+    this.#rollback(connection as Lease);
+  }
+
+  #rollback(lease: Lease): void {
     // Released into a group whose commit then failed: there is nothing left to undo.
     if (!lease.inTransaction) return;
     lease.inTransaction = false;
@@ -406,7 +459,7 @@ export class GroupCommitSqliteDialect extends SqliteDialect {
 
   constructor(sqlite: BetterSqlite3.Database, hooks: SqliteConnectionHooks = {}) {
     super({ database: sqlite });
-    this.driver = new GroupCommitSqliteDriver(sqlite, hooks);
+    this.driver = new GroupCommitSqliteDriver(sqlite, this, hooks);
   }
 
   override createDriver(): Driver {

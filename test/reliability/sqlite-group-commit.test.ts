@@ -61,162 +61,196 @@ describe('SQLite group commit', { skip: SQLITE_PASS_ONLY }, () => {
     await sql`delete from parents`.execute(db);
   }
 
-  test('transactions that arrive together share one commit, and none is reported before it is committed', async () => {
-    await reset();
-    const commits = dialect.driver.commits;
-    const seenByLater: number[] = [];
-    const writes = Array.from({ length: 20 }, (_, index) =>
-      db.transaction().execute(async (trx) => {
-        // The earlier members have ended, but nothing of theirs is committed yet.
-        seenByLater.push(committedBodies().length);
-        await insertNote(trx, `note ${index}`);
-      }),
-    );
-    const committedAtAnswer = await Promise.all(writes.map((write) => write.then(() => committedBodies().length)));
-    assert.equal(dialect.driver.commits - commits, 1);
-    assert.deepEqual(seenByLater, Array.from({ length: 20 }, () => 0));
-    assert.deepEqual(committedAtAnswer, Array.from({ length: 20 }, () => 20));
-    assert.deepEqual(committedBodies(), Array.from({ length: 20 }, (_, index) => `note ${index}`));
-  });
+  /**
+   * Both ways in: Kysely's own (`db.transaction().execute`), and the service's inTransaction, which on
+   * this driver runs a transaction at once when no one holds the connection (transactAtOnce) and takes
+   * Kysely's way, which queues, when someone does.
+   */
+  const ways: [string, <T>(work: (trx: Kysely<Tables>) => Promise<T>) => Promise<T>][] = [
+    ['db.transaction().execute', (work) => db.transaction().execute(work)],
+    ['inTransaction', (work) => inTransaction(db, work)],
+  ];
+  for (const [way, transact] of ways) {
+    describe(way, () => {
+      test('transactions that arrive together share one commit, and none is reported before it is committed', async () => {
+        await reset();
+        const commits = dialect.driver.commits;
+        const seenByLater: number[] = [];
+        const writes = Array.from({ length: 20 }, (_, index) =>
+          transact(async (trx) => {
+            // The earlier members have ended, but nothing of theirs is committed yet.
+            seenByLater.push(committedBodies().length);
+            await insertNote(trx, `note ${index}`);
+          }),
+        );
+        const committedAtAnswer = await Promise.all(writes.map((write) => write.then(() => committedBodies().length)));
+        assert.equal(dialect.driver.commits - commits, 1);
+        assert.deepEqual(seenByLater, Array.from({ length: 20 }, () => 0));
+        assert.deepEqual(committedAtAnswer, Array.from({ length: 20 }, () => 20));
+        assert.deepEqual(committedBodies(), Array.from({ length: 20 }, (_, index) => `note ${index}`));
+      });
 
-  test('a transaction that fails rolls back alone; the others in its group commit', async () => {
-    await reset();
-    const commits = dialect.driver.commits;
-    const results = await Promise.allSettled([
-      db.transaction().execute((trx) => insertNote(trx, 'first')),
-      db.transaction().execute(async (trx) => {
-        await insertNote(trx, 'doomed');
-        await insertNote(trx, 'doomed too');
-        throw new Error('changed my mind');
-      }),
-      db.transaction().execute(async (trx) => {
-        // A statement that fails (a duplicate key) undoes only itself; the transaction then fails whole.
-        await insertNote(trx, 'third');
-        await trx.insertInto('notes').values({ id: 1, body: 'clash' }).execute().catch(() => undefined);
-      }),
-    ]);
-    assert.deepEqual(
-      results.map((result) => result.status),
-      ['fulfilled', 'rejected', 'fulfilled'],
-    );
-    assert.equal((results[1] as PromiseRejectedResult).reason.message, 'changed my mind');
-    assert.deepEqual(committedBodies(), ['first', 'third']);
-    assert.equal(dialect.driver.commits - commits, 1);
-  });
+      test('a transaction that fails rolls back alone; the others in its group commit', async () => {
+        await reset();
+        const commits = dialect.driver.commits;
+        const results = await Promise.allSettled([
+          transact((trx) => insertNote(trx, 'first')),
+          transact(async (trx) => {
+            await insertNote(trx, 'doomed');
+            await insertNote(trx, 'doomed too');
+            throw new Error('changed my mind');
+          }),
+          transact(async (trx) => {
+            // A statement that fails (a duplicate key) undoes only itself; the transaction then fails whole.
+            await insertNote(trx, 'third');
+            await trx.insertInto('notes').values({ id: 1, body: 'clash' }).execute().catch(() => undefined);
+          }),
+        ]);
+        assert.deepEqual(
+          results.map((result) => result.status),
+          ['fulfilled', 'rejected', 'fulfilled'],
+        );
+        assert.equal((results[1] as PromiseRejectedResult).reason.message, 'changed my mind');
+        assert.deepEqual(committedBodies(), ['first', 'third']);
+        assert.equal(dialect.driver.commits - commits, 1);
+      });
 
-  test('a statement outside a transaction commits the open group first, so it never reads uncommitted writes', async () => {
-    await reset();
-    const write = db.transaction().execute((trx) => insertNote(trx, 'written'));
-    const read = db
-      .selectFrom('notes')
-      .select('body')
-      .execute()
-      .then((rows) => ({ rows: rows.map((row) => row.body), committed: committedBodies() }));
-    const [, seen] = await Promise.all([write, read]);
-    assert.deepEqual(seen, { rows: ['written'], committed: ['written'] });
-  });
+      test('a statement outside a transaction commits the open group first, so it never reads uncommitted writes', async () => {
+        await reset();
+        const write = transact((trx) => insertNote(trx, 'written'));
+        const read = db
+          .selectFrom('notes')
+          .select('body')
+          .execute()
+          .then((rows) => ({ rows: rows.map((row) => row.body), committed: committedBodies() }));
+        const [, seen] = await Promise.all([write, read]);
+        assert.deepEqual(seen, { rows: ['written'], committed: ['written'] });
+      });
 
-  test('when the commit fails, every member fails and nothing of the group is stored; the next group works', async () => {
-    await reset();
-    const results = await Promise.allSettled([
-      db.transaction().execute((trx) => insertNote(trx, 'innocent')),
-      db.transaction().execute((trx) => trx.insertInto('children').values({ id: 1, parent_id: 404 }).execute()),
-      db.transaction().execute((trx) => trx.insertInto('parents').values({ id: 7 }).execute()),
-    ]);
-    for (const result of results) {
-      assert.equal(result.status, 'rejected');
-      assert.ok(result.reason instanceof GroupRolledBack, String(result.reason));
-      assert.match(String((result.reason as GroupRolledBack).cause), /FOREIGN KEY constraint failed/);
-    }
-    assert.deepEqual(committedBodies(), []);
-    assert.deepEqual(witness.prepare('select id from parents').all(), []);
-    assert.equal(sqlite.inTransaction, false);
+      test('when the commit fails, every member fails and nothing of the group is stored; the next group works', async () => {
+        await reset();
+        const results = await Promise.allSettled([
+          transact((trx) => insertNote(trx, 'innocent')),
+          transact((trx) => trx.insertInto('children').values({ id: 1, parent_id: 404 }).execute()),
+          transact((trx) => trx.insertInto('parents').values({ id: 7 }).execute()),
+        ]);
+        for (const result of results) {
+          assert.equal(result.status, 'rejected');
+          assert.ok(result.reason instanceof GroupRolledBack, String(result.reason));
+          assert.match(String((result.reason as GroupRolledBack).cause), /FOREIGN KEY constraint failed/);
+        }
+        assert.deepEqual(committedBodies(), []);
+        assert.deepEqual(witness.prepare('select id from parents').all(), []);
+        assert.equal(sqlite.inTransaction, false);
 
-    await db.transaction().execute((trx) => insertNote(trx, 'after'));
-    assert.deepEqual(committedBodies(), ['after']);
-  });
+        await transact((trx) => insertNote(trx, 'after'));
+        assert.deepEqual(committedBodies(), ['after']);
+      });
 
-  test(`a group holds at most ${MAX_GROUP_SIZE} transactions`, async () => {
-    await reset();
-    const commits = dialect.driver.commits;
-    const count = MAX_GROUP_SIZE * 2 + 10;
-    await Promise.all(Array.from({ length: count }, (_, index) => db.transaction().execute((trx) => insertNote(trx, `n${index}`))));
-    assert.equal(dialect.driver.commits - commits, 3);
-    assert.equal(committedBodies().length, count);
-  });
+      test(`a group holds at most ${MAX_GROUP_SIZE} transactions`, async () => {
+        await reset();
+        const commits = dialect.driver.commits;
+        const count = MAX_GROUP_SIZE * 2 + 10;
+        await Promise.all(Array.from({ length: count }, (_, index) => transact((trx) => insertNote(trx, `n${index}`))));
+        assert.equal(dialect.driver.commits - commits, 3);
+        assert.equal(committedBodies().length, count);
+      });
 
-  test('a transaction after the turn ended opens a group of its own', async () => {
-    await reset();
-    const commits = dialect.driver.commits;
-    const first = db.transaction().execute((trx) => insertNote(trx, 'one'));
-    await nextTurn();
-    await nextTurn();
-    const second = db.transaction().execute((trx) => insertNote(trx, 'two'));
-    await Promise.all([first, second]);
-    assert.equal(dialect.driver.commits - commits, 2);
-    assert.deepEqual(committedBodies(), ['one', 'two']);
-  });
+      test('a transaction after the turn ended opens a group of its own', async () => {
+        await reset();
+        const commits = dialect.driver.commits;
+        const first = transact((trx) => insertNote(trx, 'one'));
+        await nextTurn();
+        await nextTurn();
+        const second = transact((trx) => insertNote(trx, 'two'));
+        await Promise.all([first, second]);
+        assert.equal(dialect.driver.commits - commits, 2);
+        assert.deepEqual(committedBodies(), ['one', 'two']);
+      });
 
-  test('a transaction waiting for the connection while another awaits something else still commits, in order', async () => {
-    await reset();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const slow = db.transaction().execute(async (trx) => {
-      await insertNote(trx, 'slow');
-      await gate;
+      test('a transaction waiting for the connection while another awaits something else still commits, in order', async () => {
+        await reset();
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const slow = transact(async (trx) => {
+          await insertNote(trx, 'slow');
+          await gate;
+        });
+        const quick = transact((trx) => insertNote(trx, 'quick'));
+        await nextTurn();
+        await nextTurn();
+        // The slow transaction holds the connection: nothing is committed, and the quick one waits its turn.
+        assert.deepEqual(committedBodies(), []);
+        release();
+        await Promise.all([slow, quick]);
+        assert.deepEqual(committedBodies(), ['slow', 'quick']);
+      });
+
+      const noteAtCommit = (trx: Kysely<Tables>, body: string | null) =>
+        trx.executeQuery(atGroupCommit(CompiledQuery.raw('insert into notes (body) values (?)', [body])));
+
+      test('a statement marked atGroupCommit runs at the real commit, and only for the transactions that committed', async () => {
+        await reset();
+        const seenInside: string[][] = [];
+        const kept = transact(async (trx) => {
+          await insertNote(trx, 'kept');
+          await noteAtCommit(trx, 'kept, at commit');
+          // Not run yet: the transaction reads nothing back from it.
+          seenInside.push((await trx.selectFrom('notes').select('body').orderBy('id').execute()).map((row) => row.body));
+        });
+        const failed = transact(async (trx) => {
+          await insertNote(trx, 'failed');
+          await noteAtCommit(trx, 'failed, at commit');
+          throw new Error('this one fails');
+        });
+        const outside = noteAtCommit(db, 'outside a transaction');
+        await assert.rejects(failed, /this one fails/);
+        await Promise.all([kept, outside]);
+        assert.deepEqual(seenInside, [['kept']]);
+        assert.deepEqual(committedBodies().sort(), ['kept', 'kept, at commit', 'outside a transaction']);
+      });
+
+      test('a statement marked atGroupCommit that fails fails the whole group, and nothing of it is stored', async () => {
+        await reset();
+        const members = [
+          transact((trx) => insertNote(trx, 'first')),
+          transact(async (trx) => {
+            await insertNote(trx, 'second');
+            await noteAtCommit(trx, null);
+          }),
+        ];
+        const results = await Promise.allSettled(members);
+        for (const result of results) {
+          assert.equal(result.status, 'rejected');
+          assert.ok(result.reason instanceof GroupRolledBack, String(result.reason));
+        }
+        assert.deepEqual(committedBodies(), []);
+        await transact((trx) => insertNote(trx, 'next group'));
+        assert.deepEqual(committedBodies(), ['next group']);
+      });
+
+      test('a handle kept past its transaction runs nothing more: its statements fail', async () => {
+        await reset();
+        let kept: Kysely<Tables> | undefined;
+        await transact(async (trx) => {
+          kept = trx;
+          await insertNote(trx, 'inside');
+        });
+        await assert.rejects(insertNote(kept!, 'after the end'), /already committed|has ended/);
+        await assert.rejects(async () => runCompiled(kept!, CompiledQuery.raw('insert into notes (body) values (?)', ['after the end, prepared'])), /already committed|has ended/);
+        let rolledBack: Kysely<Tables> | undefined;
+        await assert.rejects(
+          transact(async (trx) => {
+            rolledBack = trx;
+            throw new Error('undone');
+          }),
+          /undone/,
+        );
+        await assert.rejects(insertNote(rolledBack!, 'after a rollback'), /already rolled back|has ended/);
+        assert.deepEqual(committedBodies(), ['inside']);
+      });
     });
-    const quick = db.transaction().execute((trx) => insertNote(trx, 'quick'));
-    await nextTurn();
-    await nextTurn();
-    // The slow transaction holds the connection: nothing is committed, and the quick one waits its turn.
-    assert.deepEqual(committedBodies(), []);
-    release();
-    await Promise.all([slow, quick]);
-    assert.deepEqual(committedBodies(), ['slow', 'quick']);
-  });
-
-  const noteAtCommit = (trx: Kysely<Tables>, body: string | null) =>
-    trx.executeQuery(atGroupCommit(CompiledQuery.raw('insert into notes (body) values (?)', [body])));
-
-  test('a statement marked atGroupCommit runs at the real commit, and only for the transactions that committed', async () => {
-    await reset();
-    const seenInside: string[][] = [];
-    const kept = db.transaction().execute(async (trx) => {
-      await insertNote(trx, 'kept');
-      await noteAtCommit(trx, 'kept, at commit');
-      // Not run yet: the transaction reads nothing back from it.
-      seenInside.push((await trx.selectFrom('notes').select('body').orderBy('id').execute()).map((row) => row.body));
-    });
-    const failed = db.transaction().execute(async (trx) => {
-      await insertNote(trx, 'failed');
-      await noteAtCommit(trx, 'failed, at commit');
-      throw new Error('this one fails');
-    });
-    const outside = noteAtCommit(db, 'outside a transaction');
-    await assert.rejects(failed, /this one fails/);
-    await Promise.all([kept, outside]);
-    assert.deepEqual(seenInside, [['kept']]);
-    assert.deepEqual(committedBodies().sort(), ['kept', 'kept, at commit', 'outside a transaction']);
-  });
-
-  test('a statement marked atGroupCommit that fails fails the whole group, and nothing of it is stored', async () => {
-    await reset();
-    const members = [
-      db.transaction().execute((trx) => insertNote(trx, 'first')),
-      db.transaction().execute(async (trx) => {
-        await insertNote(trx, 'second');
-        await noteAtCommit(trx, null);
-      }),
-    ];
-    const results = await Promise.allSettled(members);
-    for (const result of results) {
-      assert.equal(result.status, 'rejected');
-      assert.ok(result.reason instanceof GroupRolledBack, String(result.reason));
-    }
-    assert.deepEqual(committedBodies(), []);
-    await db.transaction().execute((trx) => insertNote(trx, 'next group'));
-    assert.deepEqual(committedBodies(), ['next group']);
-  });
+  }
 
   test('a bound limit is written cast(? as integer), which SQLite does not re-plan at each new value; pages still hold what they ask', async () => {
     await reset();
@@ -268,14 +302,14 @@ describe('SQLite group commit', { skip: SQLITE_PASS_ONLY }, () => {
       assert.equal(dialect.driver.commits - commits, 1);
     });
 
-    test('a transaction that has ended, or one Kysely began unbound, goes through Kysely (which refuses the ended one)', async () => {
+    test('a transaction that has ended, or one Kysely began unbound, goes through the executor (which refuses the ended one)', async () => {
       await reset();
       let ended: Kysely<Tables> | undefined;
       await inTransaction(db, async (trx) => {
         ended = trx;
       });
       assert.equal(runAtOnce(ended!, insert('too late')), undefined);
-      await assert.rejects(async () => runCompiled(ended!, insert('too late')), /already committed/);
+      await assert.rejects(async () => runCompiled(ended!, insert('too late')), /has ended/);
       await db.transaction().execute(async (trx) => {
         assert.equal(runAtOnce(trx, insert('unbound')), undefined);
         await runCompiled<Tables, unknown>(trx, insert('unbound'));
