@@ -35,9 +35,26 @@ interface Plan<Row> {
 
 export type PreparedQuery<DB, Args extends readonly Argument[], Row> = (db: Kysely<DB>, ...args: Args) => Promise<Row[]>;
 
+/** A prepared query whose caller wants the whole result (an insert's `insertId`, a count of rows changed), not only its rows. */
+export type PreparedResult<DB, Args extends readonly Argument[], Row> = (db: Kysely<DB>, ...args: Args) => Promise<QueryResult<Row>>;
+
 export function prepared<DB, Args extends readonly Argument[], Row>(build: (db: Kysely<DB>, ...args: Args) => Compilable<Row>): PreparedQuery<DB, Args, Row> {
+  const bind = binder(build);
+  return async (db, ...args) => (await runCompiled(db, bind(db, args))).rows;
+}
+
+/** As prepared, answering the whole result. */
+export function preparedResult<DB, Args extends readonly Argument[], Row>(
+  build: (db: Kysely<DB>, ...args: Args) => Compilable<Row>,
+): PreparedResult<DB, Args, Row> {
+  const bind = binder(build);
+  return async (db, ...args) => runCompiled(db, bind(db, args));
+}
+
+/** The query of `build` for these arguments: its plan for their dialect and shape (built at the first call), with their values. */
+function binder<DB, Args extends readonly Argument[], Row>(build: (db: Kysely<DB>, ...args: Args) => Compilable<Row>) {
   const plans = new Map<string, Plan<Row>>();
-  return async (db, ...args) => {
+  return (db: Kysely<DB>, args: Args): CompiledQuery<Row> => {
     let key: string = dialectOf(db);
     for (const argument of args) key += Array.isArray(argument) ? `,${argument.length}` : ',';
     let plan = plans.get(key);
@@ -55,7 +72,7 @@ export function prepared<DB, Args extends readonly Argument[], Row>(build: (db: 
       const argument = args[parameter.argument];
       return parameter.item === undefined ? argument : (argument as readonly Scalar[])[parameter.item];
     });
-    return (await runCompiled<DB, Row>(db, { ...plan.query, parameters })).rows;
+    return { ...plan.query, parameters };
   };
 }
 
