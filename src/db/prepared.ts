@@ -55,8 +55,12 @@ export function preparedResult<DB, Args extends readonly Argument[], Row>(
 function binder<DB, Args extends readonly Argument[], Row>(build: (db: Kysely<DB>, ...args: Args) => Compilable<Row>) {
   const plans = new Map<string, Plan<Row>>();
   return (db: Kysely<DB>, args: Args): CompiledQuery<Row> => {
-    let key: string = dialectOf(db);
-    for (const argument of args) key += Array.isArray(argument) ? `,${argument.length}` : ',';
+    // The shape: the dialect, how many arguments, and each array argument's place and length.
+    let key = `${dialectOf(db)}/${args.length}`;
+    for (let index = 0; index < args.length; index += 1) {
+      const argument = args[index];
+      if (Array.isArray(argument)) key += `,${index}:${argument.length}`;
+    }
     let plan = plans.get(key);
     if (plan === undefined) {
       const standIns = args.map((argument, index) =>
