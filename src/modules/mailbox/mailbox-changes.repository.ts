@@ -58,12 +58,15 @@ export function countDeltasOfMove(
 export async function advanceMailboxes(db: Db, changes: ReadonlyMap<number, CountDeltas>): Promise<AdvancedStates> {
   const ids = [...changes.keys()].sort((a, b) => a - b);
   if (ids.length === 0) return new Map();
-  const rows = ids.flatMap((userId) => {
+  const rows: number[] = [];
+  for (const userId of ids) {
     const deltas = changes.get(userId) ?? {};
-    return [userId, ...COUNT_COLUMNS.map((column) => deltas[column] ?? 0)];
-  });
-  const advanced = await upsertMailboxSteps(db, rows);
-  return new Map(advanced.map((row) => [Number(row.user_id), Number(row.seq)]));
+    rows.push(userId);
+    for (const column of COUNT_COLUMNS) rows.push(deltas[column] ?? 0);
+  }
+  const states = new Map<number, number>();
+  for (const row of await upsertMailboxSteps(db, rows)) states.set(Number(row.user_id), Number(row.seq));
+  return states;
 }
 
 /** Per user, flat: the id, then the count deltas in COUNT_COLUMNS order. */
