@@ -7,6 +7,9 @@
 /** A word: a run of letters and digits. Everything else (punctuation, quotes, operators, emoji) separates words. */
 const WORD = /[\p{L}\p{N}]+/gu;
 const MARKS = /\p{M}/gu;
+const ASCII_WORD = /[a-z0-9]+/g;
+// eslint-disable-next-line no-control-regex -- any character outside ASCII, controls included in the range's complement
+const NOT_ASCII = /[^\u0000-\u007f]/;
 /** Longer words are cut, alike in messages and queries (PostgreSQL refuses lexemes over 2 KiB). */
 export const MAX_WORD_LENGTH = 100;
 
@@ -17,7 +20,10 @@ function clip(word: string): string {
 
 /** The words of a text in order: lower case first (İ → i̇), then accents taken apart (NFKD) and dropped. */
 function wordsOf(text: string): string[] {
-  const folded = text.toLowerCase().normalize('NFKD').replace(MARKS, '');
+  const lower = text.toLowerCase();
+  // ASCII has no accents to take apart, and its letters and digits are [a-z0-9] once lowered: the same words, without ICU.
+  if (!NOT_ASCII.test(lower)) return (lower.match(ASCII_WORD) ?? []).map(clip);
+  const folded = lower.normalize('NFKD').replace(MARKS, '');
   // match, not matchAll: the same words in an array at once, where matchAll's iterator cost three times as much.
   return (folded.match(WORD) ?? []).map(clip);
 }
