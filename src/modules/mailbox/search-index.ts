@@ -2,8 +2,7 @@
  * The full-text index of messages, one per database, both holding exactly the words of
  * search-text.ts (neither database's tokenizer has a say):
  * - SQLite: the contentless FTS5 table `messages_search`, its rowid the message id, its one column the
- *   words joined by spaces (the `ascii` tokenizer splits on the spaces and changes nothing else), without
- *   word positions (`detail=none`: a search asks for words and a prefix, never a phrase);
+ *   words joined by spaces (the `ascii` tokenizer splits on the spaces and changes nothing else);
  * - PostgreSQL: the `tsvector` column `messages.search_vector` under a GIN index, the words as lexemes.
  * A message is indexed in the same transaction (PostgreSQL: the same statement) that stores it.
  */
