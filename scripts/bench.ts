@@ -42,11 +42,11 @@
  *
  * --instructions N: the service and the bare server run under `valgrind --tool=callgrind`, and each
  * workload is N requests after 3N of warm-up, the counters zeroed before and dumped after
- * (callgrind_control): instructions per answered request and their multiple of the bare server's,
- * instead of CPU time. Repeatable to a few percent, where CPU time on a shared virtual machine moved by a
- * quarter within minutes: for comparing two builds. Not for the targets: callgrind counts user space only,
- * and a request's system calls (a large share of the bare server's cost) are not in it. About 50 times
- * slower, so latencies and req/s mean nothing then. One process only (--workers 1); on PostgreSQL, the
+ * (callgrind_control): instructions per answered request on the main thread (measureInstructions) and
+ * their multiple of the bare server's, instead of CPU time. Repeatable to 1-2%, where CPU time on a
+ * shared virtual machine moved by a quarter within minutes: for comparing two builds. Not for the
+ * targets: callgrind counts user space only, and a request's system calls (a large share of the bare
+ * server's cost) are not in it. About 50 times slower, so latencies and req/s mean nothing then. One process only (--workers 1); on PostgreSQL, the
  * service's instructions alone.
  *
  * --database postgres: a database made for the run on the server of BENCH_DATABASE_URL (default
@@ -330,7 +330,10 @@ async function measure(baseUrl: string, workload: Workload, pid: number, databas
 /**
  * --instructions: the server runs under callgrind (serverCommand). After a warm-up of three times as many
  * requests, its counters are zeroed, the N requests are driven, and the counters dumped: instructions
- * per answered request, repeatable to a few percent where CPU time on a shared machine is not. The
+ * per answered request on the main thread (the event loop, which every request's own work runs on),
+ * repeatable to 1-2% where CPU time on a shared machine is not. The other threads (V8's compiler and
+ * garbage-collector helpers, SQLite's checkpoint worker) work when their timing says, not per request:
+ * counted with them, two runs of one build differed by up to 14% (their sum is printed beside). The
  * CPU fields then hold that figure too, and the multiples divide instructions by instructions.
  */
 async function measureInstructions(baseUrl: string, workload: Workload, pid: number, wrong: string | undefined): Promise<Omit<Measurement, 'cpuMultiple'>> {
@@ -378,14 +381,20 @@ async function callgrindControl(command: '-z' | '-d', pid: number): Promise<numb
     control.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`callgrind_control ${command} ${pid} exited with ${code}: ${said}`))));
   });
   if (command === '-z') return 0;
+  // One file per dump and thread: callgrind.<pid>.out.<dump>-<thread>; the main thread is 01.
   const prefix = `callgrind.${pid}.out.`;
   const dumps = readdirSync(callgrindDir)
-    .filter((name) => name.startsWith(prefix))
-    .sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length)));
+    .filter((name) => name.startsWith(prefix) && name.endsWith('-01'))
+    .map((name) => Number(name.slice(prefix.length, -'-01'.length)))
+    .sort((a, b) => a - b);
   const last = dumps.at(-1);
-  const summary = last === undefined ? undefined : /^summary: (\d+)$/m.exec(readFileSync(join(callgrindDir, last), 'utf8'))?.[1];
-  if (summary === undefined) throw new Error(`callgrind wrote no dump for ${pid} in ${callgrindDir}`);
-  return Number(summary);
+  const count = (thread: string) => /^summary: (\d+)$/m.exec(readFileSync(join(callgrindDir, `${prefix}${last}-${thread}`), 'utf8'))?.[1];
+  const main = last === undefined ? undefined : count('01');
+  if (main === undefined) throw new Error(`callgrind wrote no dump for ${pid} in ${callgrindDir}`);
+  const threads = readdirSync(callgrindDir).filter((name) => name.startsWith(`${prefix}${last}-`));
+  const all = threads.reduce((sum, name) => sum + Number(count(name.slice(`${prefix}${last}-`.length)) ?? 0), 0);
+  log(`  callgrind: ${main} instructions on the main thread, ${all} in all ${threads.length} threads`);
+  return Number(main);
 }
 
 /** Where the servers listen (the service reads it from HOST). */
@@ -394,7 +403,7 @@ const SERVER_HOST = '127.0.0.1';
 /** How a server process is started: as it is, or under callgrind (--instructions). */
 function serverCommand(args: string[]): [string, string[]] {
   if (instructionRequests === undefined) return [process.execPath, args];
-  return ['valgrind', ['-q', '--tool=callgrind', `--callgrind-out-file=${join(callgrindDir, 'callgrind.%p.out')}`, process.execPath, ...args]];
+  return ['valgrind', ['-q', '--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${join(callgrindDir, 'callgrind.%p.out')}`, process.execPath, ...args]];
 }
 
 async function post(baseUrl: string, path: string, body: unknown): Promise<{ id: number }> {
