@@ -43,8 +43,9 @@
  * --instructions N: the service and the bare server run under `valgrind --tool=callgrind`, and each
  * workload is N requests after 3N of warm-up, the counters zeroed before and dumped after
  * (callgrind_control): instructions per answered request on the main thread (measureInstructions) and
- * their multiple of the bare server's, instead of CPU time. Repeatable to 1-2%, where CPU time on a
- * shared virtual machine moved by a quarter within minutes: for comparing two builds. Not for the
+ * their multiple of the bare server's, instead of CPU time. For comparing two builds: `GET /` and a read
+ * batch repeated within 2%, where CPU time on a shared virtual machine moved by a quarter within
+ * minutes; a create within 10% (how many creates share a commit depends on timing). Not for the
  * targets: callgrind counts user space only, and a request's system calls (a large share of the bare
  * server's cost) are not in it. About 50 times slower, so latencies and req/s mean nothing then. One process only (--workers 1); on PostgreSQL, the
  * service's instructions alone.
@@ -330,11 +331,10 @@ async function measure(baseUrl: string, workload: Workload, pid: number, databas
 /**
  * --instructions: the server runs under callgrind (serverCommand). After a warm-up of three times as many
  * requests, its counters are zeroed, the N requests are driven, and the counters dumped: instructions
- * per answered request on the main thread (the event loop, which every request's own work runs on),
- * repeatable to 1-2% where CPU time on a shared machine is not. The other threads (V8's compiler and
- * garbage-collector helpers, SQLite's checkpoint worker) work when their timing says, not per request:
- * counted with them, two runs of one build differed by up to 14% (their sum is printed beside). The
- * CPU fields then hold that figure too, and the multiples divide instructions by instructions.
+ * per answered request on the main thread (the event loop, which every request's own work runs on).
+ * The other threads (V8's compiler and garbage-collector helpers, SQLite's checkpoint worker) work when
+ * their timing says, not per request (their sum is printed beside). The CPU fields then hold that
+ * figure too, and the multiples divide instructions by instructions.
  */
 async function measureInstructions(baseUrl: string, workload: Workload, pid: number, wrong: string | undefined): Promise<Omit<Measurement, 'cpuMultiple'>> {
   const requests = instructionRequests!;
