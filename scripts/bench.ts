@@ -47,8 +47,8 @@
  * batch repeated within 2%, where CPU time on a shared virtual machine moved by a quarter within
  * minutes; a create within 10% (how many creates share a commit depends on timing). Not for the
  * targets: callgrind counts user space only, and a request's system calls (a large share of the bare
- * server's cost) are not in it. About 50 times slower, so latencies and req/s mean nothing then. One process only (--workers 1); on PostgreSQL, the
- * service's instructions alone.
+ * server's cost) are not in it. About 50 times slower, so latencies and req/s mean nothing then. One
+ * process only (--workers 1); on PostgreSQL, the service's instructions alone.
  *
  * --database postgres: a database made for the run on the server of BENCH_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/test) and dropped at its end. --workers N: WEB_CONCURRENCY=N.
