@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import { buildTestApp } from '../helpers/build-test-app.js';
 import { MESSAGE_COLUMNS } from '../../src/modules/messages/messages.repository.js';
 import { createUser } from '../helpers/factories.js';
-import { dialectOf } from '../../src/db/create-db.js';
 
 function postMessage(app: FastifyInstance, payload: Record<string, unknown>) {
   return app.inject({ method: 'POST', url: '/msg/create/', payload });
@@ -57,16 +56,15 @@ test('the answer to a create is the message as stored and read back, even for te
   const { app } = await buildTestApp(t);
   const sender = await createUser(app);
   const recipient = await createUser(app);
-  // A pair stays as it is; a half of one alone is stored in UTF-8 as the database's driver writes it (PostgreSQL:
-  // U+FFFD; SQLite: three bytes that read back as three U+FFFD), and answered so from then on.
+  // A pair stays as it is; a half of one alone is stored in UTF-8 as the database's driver writes it: as
+  // U+FFFD (PostgreSQL; SQLite on Node.js 24) or as bytes that read back as three of them (SQLite on 20).
   const subject = 'pair \ud83d\udc4b, high \ud83d alone, low \udc4b alone, at the end \ud83d';
   const message = '\udc4b\ud83d reversed';
   const response = await postMessage(app, { from_userid: sender.id, to_userid: recipient.id, subject, message });
   assert.equal(response.statusCode, 200, response.body);
   const created = response.json<{ id: number; subject: string; message: string }>();
-  const replaced = dialectOf(app.db) === 'postgres' ? '\ufffd' : '\ufffd\ufffd\ufffd';
-  assert.equal(created.subject, `pair \ud83d\udc4b, high ${replaced} alone, low ${replaced} alone, at the end ${replaced}`);
-  assert.equal(created.message, `${replaced}${replaced} reversed`);
+  assert.match(created.subject, /^pair \ud83d\udc4b, high \ufffd+ alone, low \ufffd+ alone, at the end \ufffd+$/u);
+  assert.match(created.message, /^\ufffd+ reversed$/u);
   const [row] = await allStoredMessages(app);
   assert.deepEqual(created, row);
   const listed = await app.inject({ method: 'GET', url: '/msg/list/' });
