@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { connect } from 'node:net';
+import { describe, type TestContext, test } from 'node:test';
 import { buildTestApp } from '../helpers/build-test-app.js';
 import { batchUpdate, createUser, sendMessages, storedMessages } from '../helpers/factories.js';
 import { REDIS_URL } from '../helpers/services.js';
@@ -278,6 +278,36 @@ describe('counters under concurrency', () => {
   });
 });
 
+/**
+ * Redis MONITOR on a plain socket: each command any client sends, as a line of text, until the test
+ * ends. (ioredis's monitor() failed with "Command queue state error" when another client's command
+ * arrived as it started, and the test's process then never ended.)
+ */
+async function monitorRedis(t: TestContext, onLine: (line: string) => void): Promise<void> {
+  const url = new URL(REDIS_URL);
+  const socket = connect(Number(url.port || 6379), url.hostname);
+  t.after(() => socket.destroy());
+  const login = url.password ? [`AUTH ${decodeURIComponent(url.username || 'default')} ${decodeURIComponent(url.password)}`] : [];
+  let answersDue = login.length + 1;
+  let buffered = '';
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (answersDue > 0) {
+          answersDue -= 1;
+          if (line !== '+OK') reject(new Error(`MONITOR: ${line}`));
+          else if (answersDue === 0) resolve();
+        } else onLine(line);
+      }
+    });
+    socket.write([...login, 'MONITOR'].map((command) => `${command}\r\n`).join(''));
+  });
+}
+
 describe('publishing counters', () => {
   // The requests' commits land together only where SQLite's group commit makes them (PostgreSQL commits each apart).
   const sqliteOnly = process.env.TEST_DIALECT === 'postgres' ? 'publishes share a round trip when their commits do: SQLite' : false;
@@ -288,17 +318,10 @@ describe('publishing counters', () => {
     const recipients = await Promise.all(Array.from({ length: 10 }, () => createUser(app)));
     const ids = (await Promise.all(recipients.map((recipient) => sendMessages(app, sender.id, recipient.id, 1)))).flat();
 
-    // monitor() answers a second connection of its own: both are closed at the end.
-    const client = new Redis(REDIS_URL);
-    const monitor = await client.monitor();
-    t.after(() => {
-      monitor.disconnect();
-      client.disconnect();
-    });
-    const scriptCalls: string[][] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
+    const scriptCalls: string[] = [];
+    await monitorRedis(t, (line) => {
       // MONITOR sees every client of this Redis (the other pass's tests too): only this app's key counts.
-      if (/^eval(sha)?$/i.test(args[0] ?? '') && args.includes(`${prefix}${key(sender.id)}`)) scriptCalls.push(args);
+      if (/^\+[\d.]+ \[[^\]]*\] "eval(sha)?" /i.test(line) && line.includes(`"${prefix}${key(sender.id)}"`)) scriptCalls.push(line);
     });
 
     const counts = await Promise.all(
