@@ -383,7 +383,8 @@ async function callgrindControl(command: '-z' | '-d', pid: number): Promise<numb
   if (command === '-z') return 0;
   // One file per dump and thread: callgrind.<pid>.out.<dump>-<thread>; the main thread is 01.
   const prefix = `callgrind.${pid}.out.`;
-  const dumps = readdirSync(callgrindDir)
+  const files = readdirSync(callgrindDir);
+  const dumps = files
     .filter((name) => name.startsWith(prefix) && name.endsWith('-01'))
     .map((name) => Number(name.slice(prefix.length, -'-01'.length)))
     .sort((a, b) => a - b);
@@ -391,7 +392,7 @@ async function callgrindControl(command: '-z' | '-d', pid: number): Promise<numb
   const count = (thread: string) => /^summary: (\d+)$/m.exec(readFileSync(join(callgrindDir, `${prefix}${last}-${thread}`), 'utf8'))?.[1];
   const main = last === undefined ? undefined : count('01');
   if (main === undefined) throw new Error(`callgrind wrote no dump for ${pid} in ${callgrindDir}`);
-  const threads = readdirSync(callgrindDir).filter((name) => name.startsWith(`${prefix}${last}-`));
+  const threads = files.filter((name) => name.startsWith(`${prefix}${last}-`));
   const all = threads.reduce((sum, name) => sum + Number(count(name.slice(`${prefix}${last}-`.length)) ?? 0), 0);
   log(`  callgrind: ${main} instructions on the main thread, ${all} in all ${threads.length} threads`);
   return Number(main);
