@@ -64,13 +64,22 @@ export async function advanceMailboxes(db: Db, changes: ReadonlyMap<number, Coun
     rows.push(userId);
     for (const column of COUNT_COLUMNS) rows.push(deltas[column] ?? 0);
   }
+  // PostgreSQL answers the new steps from the upsert itself (one round trip). SQLite is asked for them
+  // after it: RETURNING there gathers its rows in a temporary B-tree first, opened and closed on every
+  // call, which cost about 8,500 instructions a call more than the upsert and a read by primary key.
+  let steps: { user_id: number; seq: number }[];
+  if (dialectOf(db) === 'postgres') steps = await upsertMailboxStepsReturning(db, rows);
+  else {
+    await upsertMailboxSteps(db, rows);
+    steps = await selectSteps(db, ids);
+  }
   const states = new Map<number, number>();
-  for (const row of await upsertMailboxSteps(db, rows)) states.set(Number(row.user_id), Number(row.seq));
+  for (const row of steps) states.set(Number(row.user_id), Number(row.seq));
   return states;
 }
 
 /** Per user, flat: the id, then the count deltas in COUNT_COLUMNS order. */
-const upsertMailboxSteps = prepared((db: Db, rows: readonly number[]) => {
+function upsertStepsQuery(db: Db, rows: readonly number[]) {
   const width = 1 + COUNT_COLUMNS.length;
   const values = [];
   for (let start = 0; start < rows.length; start += width) {
@@ -85,9 +94,12 @@ const upsertMailboxSteps = prepared((db: Db, rows: readonly number[]) => {
         seq: eb('mailbox_states.seq', '+', 1),
         ...Object.fromEntries(COUNT_COLUMNS.map((column) => [column, eb(`mailbox_states.${column}`, '+', eb.ref(`excluded.${column}`))])),
       })),
-    )
-    .returning(['user_id', 'seq']);
-});
+    );
+}
+
+const upsertMailboxSteps = prepared(upsertStepsQuery);
+const upsertMailboxStepsReturning = prepared((db: Db, rows: readonly number[]) => upsertStepsQuery(db, rows).returning(['user_id', 'seq']));
+const selectSteps = prepared((db: Db, ids: readonly number[]) => db.selectFrom('mailbox_states').select(['user_id', 'seq']).where('user_id', 'in', ids));
 
 /** The step a user's mailbox is at (0 before its first change). */
 export async function currentSeq(db: Db, userId: number): Promise<number> {

@@ -6,10 +6,10 @@
  * - PostgreSQL: the `tsvector` column `messages.search_vector` under a GIN index, the words as lexemes.
  * A message is indexed in the same transaction (PostgreSQL: the same statement) that stores it.
  */
-import { CompiledQuery, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { type DialectName, dialectOf, inTransaction } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
-import { runCompiled } from '../../db/prepared.js';
+import { rawQuery, runCompiled } from '../../db/prepared.js';
 import { atGroupCommit } from '../../db/sqlite-group-commit.js';
 import { indexedWords, type SearchTerms } from './search-text.js';
 
@@ -52,11 +52,11 @@ export async function insertSearchable<Row extends { id: number }>(
   });
 }
 
-const INSERT_INDEX_ROW = 'insert into messages_search (rowid, words) values (?, ?)';
+const insertIndexRow = rawQuery('insert into messages_search (rowid, words) values (?, ?)');
 
 /** SQLite: adds a stored message's words to the FTS5 table. */
 async function addToSqliteIndex(db: Db, id: number, words: string): Promise<void> {
-  await db.executeQuery(CompiledQuery.raw(INSERT_INDEX_ROW, [id, words]));
+  await db.executeQuery(insertIndexRow(id, words));
 }
 
 /**
@@ -65,7 +65,7 @@ async function addToSqliteIndex(db: Db, id: number, words: string): Promise<void
  * of a request: a rebuild adds its rows at once (addToSqliteIndex), so they never wait in memory.
  */
 async function addNewToSqliteIndex(db: Db, id: number, words: string): Promise<void> {
-  await runCompiled(db, atGroupCommit(CompiledQuery.raw(INSERT_INDEX_ROW, [id, words])));
+  await runCompiled(db, atGroupCommit(insertIndexRow(id, words)));
 }
 
 /** The FTS5 query of a search: every word, the last as a prefix (quoted: the words hold only letters and digits). */
@@ -73,7 +73,7 @@ function sqliteMatchOf(terms: SearchTerms): string {
   return [...terms.words.map((word) => `"${word}"`), `"${terms.prefix}"*`].join(' ');
 }
 
-const HITS_BELOW = 'select rowid from messages_search where messages_search match ? and rowid < ? order by rowid desc limit cast(? as integer)';
+const hitsBelow = rawQuery<{ rowid: number }>('select rowid from messages_search where messages_search match ? and rowid < ? order by rowid desc limit cast(? as integer)');
 
 /**
  * SQLite: the ids of the messages that match, below `below` (all when undefined), newest first, at
@@ -81,10 +81,7 @@ const HITS_BELOW = 'select rowid from messages_search where messages_search matc
  * message of 100,000: 0.05 ms), while a lower bound makes it read the word's whole list first (3 ms).
  */
 export async function sqliteHitsBelow(db: Db, terms: SearchTerms, below: number | undefined, limit: number): Promise<number[]> {
-  const { rows } = await runCompiled<Database, { rowid: number }>(
-    db,
-    CompiledQuery.raw(HITS_BELOW, [sqliteMatchOf(terms), below ?? Number.MAX_SAFE_INTEGER, limit]),
-  );
+  const { rows } = await runCompiled(db, hitsBelow(sqliteMatchOf(terms), below ?? Number.MAX_SAFE_INTEGER, limit));
   return rows.map((row) => row.rowid);
 }
 
