@@ -115,6 +115,59 @@ describe('SQLite group commit', { skip: SQLITE_PASS_ONLY }, () => {
         assert.equal(dialect.driver.commits - commits, 1);
       });
 
+      test('a transaction that fails after writing is undone; those before it in the group are stored as they were, with the same ids', async () => {
+        await reset();
+        const replays = dialect.driver.replays;
+        const idOf = async (trx: Kysely<Tables>, body: string) => Number((await trx.insertInto('notes').values({ body }).executeTakeFirstOrThrow()).insertId);
+        const results = await Promise.allSettled([
+          transact((trx) => idOf(trx, 'first')),
+          transact(async (trx) => {
+            const id = await idOf(trx, 'second');
+            // A statement that fails undoes only itself and is not one of the transaction's writes: it is not run again.
+            await trx.insertInto('notes').values({ id: 1, body: 'clash' }).execute().catch(() => undefined);
+            await trx.updateTable('notes').set({ body: 'second, edited' }).where('id', '=', id).execute();
+            return id;
+          }),
+          transact(async (trx) => {
+            await idOf(trx, 'doomed');
+            await trx.deleteFrom('notes').where('body', '=', 'first').execute();
+            throw new Error('changed my mind');
+          }),
+          transact((trx) => idOf(trx, 'fourth')),
+        ]);
+        assert.deepEqual(
+          results.map((result) => result.status),
+          ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+        );
+        const [first, second, , fourth] = results.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
+        assert.equal(dialect.driver.replays - replays, 1);
+        assert.deepEqual(witness.prepare('select id, body from notes order by id').all(), [
+          { id: first, body: 'first' },
+          { id: second, body: 'second, edited' },
+          { id: fourth, body: 'fourth' },
+        ]);
+        assert.equal(fourth, Number(second) + 1);
+      });
+
+      test('a transaction whose only write fails has nothing to undo: the group is not run again', async () => {
+        await reset();
+        const replays = dialect.driver.replays;
+        const results = await Promise.allSettled([
+          transact((trx) => insertNote(trx, 'kept')),
+          transact(async (trx) => {
+            await trx.selectFrom('notes').selectAll().execute();
+            await trx.insertInto('notes').values({ id: 1, body: 'clash' }).execute();
+          }),
+          transact((trx) => insertNote(trx, 'also kept')),
+        ]);
+        assert.deepEqual(
+          results.map((result) => result.status),
+          ['fulfilled', 'rejected', 'fulfilled'],
+        );
+        assert.equal(dialect.driver.replays - replays, 0);
+        assert.deepEqual(committedBodies(), ['kept', 'also kept']);
+      });
+
       test('a statement outside a transaction commits the open group first, so it never reads uncommitted writes', async () => {
         await reset();
         const write = transact((trx) => insertNote(trx, 'written'));
