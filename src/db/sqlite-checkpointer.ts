@@ -92,12 +92,14 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   );
   return {
     async close() {
-      if (closing) return exited;
-      closing = true;
-      if (stopped) return exited;
-      // Held open until the worker has closed its connection, so the last one closed is the service's.
-      worker.ref();
-      worker.postMessage('close');
+      if (!closing) {
+        closing = true;
+        // Held open until the worker has exited: until it has closed its connection, so the last one
+        // closed is the service's; and a worker that failed (its 'error' came, its 'exit' not yet) is
+        // still waited for, where an unreferenced one could let the event loop end first.
+        worker.ref();
+        if (!stopped) worker.postMessage('close');
+      }
       await exited;
     },
   };
