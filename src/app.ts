@@ -18,6 +18,7 @@ import rateLimitPlugin from './plugins/rate-limit.js';
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.js';
 import { OneLinePerRequest } from './plugins/request-log.js';
 import spamPlugin from './plugins/spam.js';
+import searchFlush from './plugins/search-flush.js';
 import mailboxEventsPlugin from './plugins/mailbox-events.js';
 import webInbox from './plugins/web-inbox.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
@@ -82,6 +83,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...(options.databaseSchema ? { schema: options.databaseSchema } : {}),
   });
   await app.register(dbPlugin, database);
+  await app.register(searchFlush);
   await app.register(spamPlugin, { settings: spamReportsSettings(config), ...(metrics ? { observer: metrics.spamReports } : {}) });
   await app.register(mailboxEventsPlugin, { config });
   metrics?.watchEventStreams(() => app.mailboxEvents.streams.size);

@@ -13,6 +13,7 @@ import * as databaseGeneration from './migrations/0004-database-generation.js';
 import * as conversations from './migrations/0005-conversations.js';
 import * as mailboxChanges from './migrations/0006-mailbox-changes.js';
 import * as mailboxCounts from './migrations/0007-mailbox-counts.js';
+import * as searchPending from './migrations/0008-search-pending.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
 
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0005-conversations': conversations,
   '0006-mailbox-changes': mailboxChanges,
   '0007-mailbox-counts': mailboxCounts,
+  '0008-search-pending': searchPending,
 };
 
 function provider(dialect: DialectName): MigrationProvider {

@@ -22,10 +22,6 @@
  *   that are not committed yet.
  * - If the commit fails, or SQLite rolls the whole transaction back (a full disk), every member fails
  *   with the error and none of them is stored: all-or-nothing holds for each request.
- * - A statement marked atGroupCommit runs just before the real commit, and only if the transaction that
- *   ran it succeeded. It is for the full-text index: FTS5 writes what it holds as a new segment at every
- *   savepoint (and a savepoint per transaction made a segment per message); at the commit, the whole
- *   group's rows make one.
  *
  * `begin immediate`, not a deferred `begin`: with several processes on one file, a deferred transaction
  * reads first and fails with SQLITE_BUSY_SNAPSHOT when another process wrote meanwhile (the busy
@@ -52,7 +48,6 @@ import {
   ValueNode,
 } from 'kysely';
 
-const AT_GROUP_COMMIT = new WeakSet<CompiledQuery>();
 /** The driver behind each of our dialects' adapters: a Kysely handle, or a transaction of it, shares its adapter. */
 const DRIVER_OF_ADAPTER = new WeakMap<object, GroupCommitSqliteDriver>();
 /** The lease of each transaction begun through bindTransaction: the connection it holds. */
@@ -62,14 +57,12 @@ const LEASE_OF_TRANSACTION = new WeakMap<object, Lease>();
 interface Runner {
   /** inside a transaction: between its begin and its commit or rollback */
   inTransaction: boolean;
-  /** its statements marked atGroupCommit, until it commits (or rolls back) */
-  atCommit: CompiledQuery[];
   /** its statements that changed the database (or may have), in order, until it commits (or rolls back) */
   writes: CompiledQuery[];
 }
 
 /** A statement run at once outside any transaction (runAtOnce). */
-const DETACHED: Runner = { inTransaction: false, atCommit: [], writes: [] };
+const DETACHED: Runner = { inTransaction: false, writes: [] };
 
 /** What runAtOnce needs of a Kysely handle (a Kysely or a Transaction). */
 interface Handle {
@@ -123,17 +116,6 @@ export function transactAtOnce<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) =>
   return driver.transact(db, work);
 }
 
-/**
- * Marks a statement to run at its group's real commit instead of at once, when it is run inside a
- * transaction (outside one, it runs at once). Its transaction reads nothing back from it, and it must
- * not fail (if it does, the whole group fails, as a failed commit does). PostgreSQL's driver knows no
- * such mark: there it runs at once, in its transaction.
- */
-export function atGroupCommit<T extends CompiledQuery>(query: T): T {
-  AT_GROUP_COMMIT.add(query);
-  return query;
-}
-
 /** Transactions that may share one commit; the group commits at once when it is full. */
 export const MAX_GROUP_SIZE = 64;
 const STATEMENT_CACHE_SIZE = 256;
@@ -141,8 +123,6 @@ const SCHEMA_CHANGE = /^\s*(create|alter|drop)\b/i;
 
 interface Group {
   size: number;
-  /** statements marked atGroupCommit, of the transactions that succeeded */
-  atCommit: CompiledQuery[];
   /** the writes of the transactions that succeeded, in order: run again after a failed one is undone */
   writes: CompiledQuery[];
   /** settles when the real transaction commits (or fails) */
@@ -162,7 +142,7 @@ function newGroup(): Group {
   });
   // A group whose only transaction failed to begin has no one waiting: its failure is not unhandled.
   done.catch(() => undefined);
-  return { size: 0, atCommit: [], writes: [], done, resolve, reject, due: false };
+  return { size: 0, writes: [], done, resolve, reject, due: false };
 }
 
 interface Prepared {
@@ -201,7 +181,6 @@ export class GroupRolledBack extends Error {
 class Lease implements DatabaseConnection, Runner {
   holdsConnection = true;
   inTransaction = false;
-  atCommit: CompiledQuery[] = [];
   writes: CompiledQuery[] = [];
   constructor(private readonly driver: GroupCommitSqliteDriver) {}
 
@@ -312,10 +291,6 @@ export class GroupCommitSqliteDriver implements Driver {
     lease.inTransaction = false;
     const group = this.#group;
     if (group === undefined) throw new Error('group commit: a transaction ended outside its group');
-    if (lease.atCommit.length > 0) {
-      group.atCommit.push(...lease.atCommit);
-      lease.atCommit = [];
-    }
     if (lease.writes.length > 0) {
       group.writes.push(...lease.writes);
       lease.writes = [];
@@ -334,7 +309,6 @@ export class GroupCommitSqliteDriver implements Driver {
     // Released into a group whose commit then failed: there is nothing left to undo.
     if (!lease.inTransaction) return;
     lease.inTransaction = false;
-    lease.atCommit = [];
     const undo = lease.writes.length > 0;
     lease.writes = [];
     if (!this.sqlite.inTransaction) {
@@ -369,10 +343,6 @@ export class GroupCommitSqliteDriver implements Driver {
 
   /** A statement, for a lease that holds the connection; outside a transaction, the open group commits first. */
   run<R>(lease: Runner, query: CompiledQuery): QueryResult<R> {
-    if (lease.inTransaction && AT_GROUP_COMMIT.has(query)) {
-      lease.atCommit.push(query);
-      return { rows: [] };
-    }
     if (!lease.inTransaction && this.#group !== undefined) this.#commit();
     const prepared = this.#prepare(query.sql);
     const result = this.#runStatement<R>(prepared, query);
@@ -418,7 +388,6 @@ export class GroupCommitSqliteDriver implements Driver {
     if (group === undefined) return;
     this.#group = undefined;
     try {
-      for (const query of group.atCommit) this.#prepare(query.sql).statement.run(query.parameters);
       this.#exec('commit');
     } catch (error) {
       this.#rollbackAll();
