@@ -8,8 +8,9 @@
  * A message is searchable from the transaction (PostgreSQL: the statement) that stores it.
  *
  * SQLite's pending words: FTS5 writes what a transaction added as a new segment of the index at its
- * commit, and merges segments as they pile up. A segment per commit group was a sixth of a create's
- * instructions (the segment, its merges, their pages in the WAL). So a new message's words go into the
+ * commit, and merges segments as they pile up, inside that commit: with a segment per commit group, every
+ * create paid for them, and on a large index a merge held a commit for up to hundreds of milliseconds
+ * (README, Speed). So a new message's words go into the
  * plain table `messages_search_pending` in its transaction, and flushPendingWords moves them into the
  * FTS5 table in batches (one segment for hundreds of messages), every FLUSH_INTERVAL_MS while there are
  * any (plugins/search-flush.ts). Every search reads both: the pending rows are few, and matched by the
