@@ -55,14 +55,21 @@ export class MailboxEvents {
     if (states.size === 0) return;
     const first = this.pending.size === 0;
     for (const [userId, seq] of states) this.pending.set(userId, Math.max(seq, this.pending.get(userId) ?? 0));
-    if (!first) return;
+    if (first) this.schedule(false);
+  }
+
+  /** Publishes at the end of this turn if the interval is up, else sets a timer for when it is. */
+  private schedule(fromTimer: boolean): void {
     const wait = this.lastPublishAt + PUBLISH_INTERVAL_MS - performance.now();
-    if (wait <= 0) {
+    if (wait > 0) {
+      // A timer counts from the event loop's clock, read when the turn began: it may fire early, so it looks again.
+      const timer = setTimeout(() => this.schedule(true), Math.ceil(wait));
+      this.scheduled = { cancel: () => clearTimeout(timer) };
+    } else if (fromTimer) {
+      void this.publishPending();
+    } else {
       const immediate = setImmediate(() => void this.publishPending());
       this.scheduled = { cancel: () => clearImmediate(immediate) };
-    } else {
-      const timer = setTimeout(() => void this.publishPending(), wait);
-      this.scheduled = { cancel: () => clearTimeout(timer) };
     }
   }
 
