@@ -14,7 +14,7 @@
  * plain table `messages_search_pending` in its transaction, and flushPendingWords moves them into the
  * FTS5 table in batches (one segment for hundreds of messages), every FLUSH_INTERVAL_MS while there are
  * any (plugins/search-flush.ts). Every search reads both: the pending rows are few, and matched by the
- * same rule as FTS5's (pendingMatch), so a search finds exactly the same messages before and after a move.
+ * same rule as FTS5's (PENDING_MATCH), so a search finds exactly the same messages before and after a move.
  */
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { type DialectName, dialectOf, inTransaction } from '../../db/create-db.js';
