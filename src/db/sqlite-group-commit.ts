@@ -116,6 +116,19 @@ export function transactAtOnce<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) =>
   return driver.transact(db, work);
 }
 
+/**
+ * Runs `work` at once in a transaction of its own, synchronously, committed before this returns (a group
+ * open meanwhile commits first), when no one holds the connection; undefined when someone does, or on
+ * PostgreSQL. For background work: it holds SQLite's write lock only while it runs, never across turns
+ * of the event loop, where another connection of this thread (two apps on one file in one process) would
+ * wait for it in SQLite's busy handler, which sleeps the thread the commit needed.
+ */
+export function transactNow<T>(db: Handle, work: (run: <R>(query: CompiledQuery) => QueryResult<R>) => T): T | undefined {
+  const driver = driverOf(db);
+  if (driver === undefined || db.isTransaction) return undefined;
+  return driver.transactNow(() => work((query) => driver.run(DETACHED, query)));
+}
+
 /** Transactions that may share one commit; the group commits at once when it is full. */
 export const MAX_GROUP_SIZE = 64;
 const STATEMENT_CACHE_SIZE = 256;
@@ -264,6 +277,24 @@ export class GroupCommitSqliteDriver implements Driver {
     } finally {
       this.#release(lease);
     }
+  }
+
+  /** transactNow's transaction. */
+  transactNow<T>(work: () => T): T | undefined {
+    if (this.#holder !== undefined) return undefined;
+    if (this.#group !== undefined) this.#commit();
+    this.#exec('begin immediate');
+    let result: T;
+    try {
+      result = work();
+      this.#exec('commit');
+    } catch (error) {
+      this.#rollbackAll();
+      throw error;
+    }
+    this.commits += 1;
+    this.hooks.afterCommit?.(this.commits);
+    return result;
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {

@@ -20,6 +20,7 @@ import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { type DialectName, dialectOf, inTransaction } from '../../db/create-db.js';
 import type { Database } from '../../db/database.js';
 import { rawQuery, runCompiled } from '../../db/prepared.js';
+import { transactNow } from '../../db/sqlite-group-commit.js';
 import { indexedWords, type SearchTerms } from './search-text.js';
 
 type Db = Kysely<Database>;
@@ -78,21 +79,24 @@ const deletePendingThrough = rawQuery('delete from messages_search_pending where
 
 /**
  * SQLite: moves the oldest pending words (up to FLUSH_BATCH messages) into the FTS5 table, in one
- * transaction, and says how many. Nothing to do costs one read. Safe beside other processes on the same
- * file: the rows are read inside the transaction, which holds the write lock.
+ * transaction, and says how many. Nothing to do costs one read. The transaction runs at once and
+ * synchronously (transactNow: the write lock is held only while it runs); when a transaction of a
+ * request holds the connection, it does nothing and answers 0 (the next interval will do). Safe beside
+ * other processes on the same file: the rows are read inside the transaction, which holds the write lock.
  */
 export async function flushPendingWords(db: Db): Promise<number> {
   if (dialectOf(db) !== 'sqlite') return 0;
   const { rows: any } = await runCompiled(db, anyPending());
   if (any.length === 0) return 0;
-  return inTransaction(db, async (trx) => {
-    const { rows } = await runCompiled(trx, oldestPending(FLUSH_BATCH));
+  const moved = transactNow(db, (run) => {
+    const { rows } = run<{ id: number; words: string }>(oldestPending(FLUSH_BATCH));
     const last = rows.at(-1);
     if (last === undefined) return 0;
-    for (const row of rows) await runCompiled(trx, insertIndexRow(row.id, row.words));
-    await runCompiled(trx, deletePendingThrough(last.id));
+    for (const row of rows) run(insertIndexRow(row.id, row.words));
+    run(deletePendingThrough(last.id));
     return rows.length;
   });
+  return moved ?? 0;
 }
 
 /** The FTS5 query of a search: every word, the last as a prefix (quoted: the words hold only letters and digits). */
