@@ -14,6 +14,7 @@ import * as conversations from './migrations/0005-conversations.js';
 import * as mailboxChanges from './migrations/0006-mailbox-changes.js';
 import * as mailboxCounts from './migrations/0007-mailbox-counts.js';
 import * as searchPending from './migrations/0008-search-pending.js';
+import * as searchWordsLowered from './migrations/0009-search-words-lowered.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
 
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0006-mailbox-changes': mailboxChanges,
   '0007-mailbox-counts': mailboxCounts,
   '0008-search-pending': searchPending,
+  '0009-search-words-lowered': searchWordsLowered,
 };
 
 function provider(dialect: DialectName): MigrationProvider {

@@ -11,6 +11,7 @@ import { batchUpdate, createUser, sendMessage } from '../helpers/factories.js';
 import { type Kysely, sql } from 'kysely';
 import { dialectOf, inTransaction } from '../../src/db/create-db.js';
 import type { Database } from '../../src/db/database.js';
+import * as searchWordsLowered from '../../src/db/migrations/0009-search-words-lowered.js';
 import { indexUnindexedMessages, searchWords } from '../../src/modules/mailbox/search-index.js';
 import { assertDetail, insertMail, type MailboxMessageBody, type MailboxMessagesPage, mailboxMessages, sendMail, storedMessageIds } from './mailbox-support.js';
 
@@ -156,7 +157,7 @@ test('letters that compatibility folding turns into ASCII capitals (𝐇𝐞𝐥
   const ada = await createUser(app);
   const bob = await createUser(app);
   // Mathematical bold and double-struck letters have no lower case of their own; NFKD makes them H and R.
-  const styled = await mail(app, bob.id, ada.id, '\u{1D407}\u{1D41E}\u{1D425}\u{1D425}\u{1D428} from \u211Dome', 'x');
+  const styled = await mail(app, bob.id, ada.id, '\u{1D407}\u{1D41E}\u{1D425}\u{1D425}\u{1D428} from \u211Dome', '\u{1D6A8}');
   const plain = await mail(app, bob.id, ada.id, 'hello from rome', 'x');
 
   for (const [q, expected] of [
@@ -165,9 +166,34 @@ test('letters that compatibility folding turns into ASCII capitals (𝐇𝐞𝐥
     ['\u{1D407}\u{1D41E}\u{1D425}\u{1D425}\u{1D428}', [plain, styled]],
     ['from \u211Do', [plain, styled]],
     ['hello r', [plain, styled]],
+    ['\u03B1', [styled]],
+    ['\u0391', [styled]],
   ] as const) {
     assert.deepEqual(await search(app, ada.id, q), expected, `q=${q}`);
   }
+});
+
+test('migration 0009 indexes again the messages whose words had capitals in them (as they were indexed before it)', async (t) => {
+  const { app } = await buildTestApp(t);
+  const ada = await createUser(app);
+  const bob = await createUser(app);
+  const styled = await mail(app, bob.id, ada.id, '\u{1D407}\u{1D41E}\u{1D425}\u{1D425}\u{1D428} from \u211Dome', '\u{1D6A8}');
+  const plain = await mail(app, bob.id, ada.id, 'hello from rome', 'x');
+  // Its words as the rule before lowered them only once: "Hello", "Rome" and a Greek capital alpha.
+  const before = 'Hello from Rome \u0391';
+  const dialect = dialectOf(app.db);
+  if (dialect === 'postgres') {
+    await sql`update messages set search_vector = array_to_tsvector(string_to_array(${before}, ' ')) where id = ${styled}`.execute(app.db);
+  } else {
+    await setIndexState(app.db, () => false);
+    await sql`delete from messages_search where rowid = ${styled}`.execute(app.db);
+    await sql`insert into messages_search (rowid, words) values (${styled}, ${before})`.execute(app.db);
+  }
+  const find = async (q: string) => (await mailboxMessages(app, ada.id, `?q=${encodeURIComponent(q)}`)).messages.map((message) => message.id);
+  assert.deepEqual(await find('\u03B1'), [], 'the old words: no lower-case alpha');
+  await searchWordsLowered.up(app.db as unknown as Kysely<unknown>, dialect);
+  assert.deepEqual(await find('\u03B1'), [styled]);
+  assert.deepEqual(await find('hello rome'), [plain, styled]);
 });
 
 test("a search looks only in that user's mailbox: another user's matching mail is never found", async (t) => {

@@ -173,6 +173,35 @@ function withValues(text: string, values: readonly unknown[]): RawBuilder<unknow
   );
 }
 
+const indexRowOf = rawQuery<{ rowid: number }>('select rowid from messages_search where rowid = ?');
+const deleteIndexRow = rawQuery('delete from messages_search where rowid = ?');
+const updatePendingWords = rawQuery('update messages_search_pending set words = ? where id = ?');
+
+/**
+ * Indexes these messages again with the words searchWords makes of them now (after a change to those
+ * words). PostgreSQL: their search_vector. SQLite: a pending row's words, or else the FTS5 row (the
+ * table deletes by rowid: contentless_delete).
+ */
+export async function reindexMessages(db: Db, messages: readonly IndexedText[]): Promise<void> {
+  if (messages.length === 0) return;
+  const words = messages.map(searchWords);
+  if (dialectOf(db) === 'postgres') {
+    const ids = messages.map((message) => message.id);
+    await sql`update messages set search_vector = array_to_tsvector(string_to_array(batch.words, ' '))
+      from unnest(${ids}::bigint[], ${words}::text[]) as batch(id, words) where messages.id = batch.id`.execute(db);
+    return;
+  }
+  await inTransaction(db, async (trx) => {
+    for (const [index, message] of messages.entries()) {
+      const { numAffectedRows } = await runCompiled(trx, updatePendingWords(words[index] ?? '', message.id));
+      // Neither pending nor indexed (stored in bulk without the service): indexUnindexedMessages will index it as it is now.
+      if (Number(numAffectedRows ?? 0) > 0 || (await runCompiled(trx, indexRowOf(message.id))).rows.length === 0) continue;
+      await runCompiled(trx, deleteIndexRow(message.id));
+      await runCompiled(trx, insertIndexRow(message.id, words[index] ?? ''));
+    }
+  });
+}
+
 const REBUILD_BATCH = 500;
 
 /**
@@ -196,13 +225,10 @@ export async function indexUnindexedMessages(db: Db): Promise<number> {
             and not exists (select 1 from messages_search where rowid = messages.id)${pendingTable} order by id limit ${REBUILD_BATCH}`;
     const { rows } = await unindexed.execute(db);
     if (rows.length === 0) return indexed;
-    const words = rows.map(searchWords);
     if (dialect === 'postgres') {
-      const ids = rows.map((row) => row.id);
-      await sql`update messages set search_vector = array_to_tsvector(string_to_array(batch.words, ' '))
-        from unnest(${ids}::bigint[], ${words}::text[]) as batch(id, words) where messages.id = batch.id`.execute(db);
+      await reindexMessages(db, rows);
     } else {
-      for (const [index, row] of rows.entries()) await addToSqliteIndex(db, row.id, words[index] ?? '');
+      for (const row of rows) await addToSqliteIndex(db, row.id, searchWords(row));
     }
     indexed += rows.length;
     after = rows.at(-1)!.id;

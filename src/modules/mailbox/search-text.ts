@@ -18,12 +18,17 @@ function clip(word: string): string {
   return word.length <= MAX_WORD_LENGTH ? word : Array.from(word).slice(0, MAX_WORD_LENGTH).join('');
 }
 
-/** The words of a text in order: lower case first (İ → i̇), then accents taken apart (NFKD) and dropped. */
+/**
+ * The words of a text in order: lower case first (İ → i̇), then accents taken apart (NFKD) and dropped,
+ * then lower case again: a compatibility character with no lower case of its own can come apart into a
+ * capital (ℌ and 𝐇 into H, 𝚨 into Α), which neither database's index would fold alike (PostgreSQL folds
+ * nothing, FTS5's tokenizer only ASCII).
+ */
 function wordsOf(text: string): string[] {
   const lower = text.toLowerCase();
   // ASCII has no accents to take apart, and its letters and digits are [a-z0-9] once lowered: the same words, without ICU.
   if (!NOT_ASCII.test(lower)) return (lower.match(ASCII_WORD) ?? []).map(clip);
-  const folded = lower.normalize('NFKD').replace(MARKS, '');
+  const folded = lower.normalize('NFKD').replace(MARKS, '').toLowerCase();
   // match, not matchAll: the same words in an array at once, where matchAll's iterator cost three times as much.
   return (folded.match(WORD) ?? []).map(clip);
 }
