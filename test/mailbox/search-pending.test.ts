@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { type Kysely, sql } from 'kysely';
 import { createTestStorage, startTestApp } from '../helpers/build-test-app.js';
 import { createUser, sendMessage } from '../helpers/factories.js';
@@ -26,12 +26,18 @@ const indexedIds = async (db: Kysely<Database>) =>
 const indexedHits = async (db: Kysely<Database>, word: string) =>
   (await sql<{ rowid: number }>`select rowid from messages_search where messages_search match ${`"${word}"`} order by rowid`.execute(db)).rows.map((row) => row.rowid);
 
-test('a new message’s words wait as a pending row, and the service moves them into the FTS5 table within moments', { skip: SQLITE_PASS_ONLY }, async (t) => {
-  // Stored through the repository, without the service: nothing moves them.
-  const { db } = createDatabase('sqlite::memory:');
+/** A migrated SQLite database (closed when the test ends) with users 1 and 2, written straight into it. */
+async function databaseWithTwoUsers(t: TestContext, url: string): Promise<Kysely<Database>> {
+  const { db } = createDatabase(url);
   t.after(() => db.destroy());
   await migrateToLatest(db, 'sqlite');
   await db.insertInto('users').values([1, 2].map((id) => ({ id, email: `u${id}@x.io`, email_key: `u${id}@x.io`, hashed_password: 'x', is_active: 1 }))).execute();
+  return db;
+}
+
+test('a new message’s words wait as a pending row, and the service moves them into the FTS5 table within moments', { skip: SQLITE_PASS_ONLY }, async (t) => {
+  // Stored through the repository, without the service: nothing moves them.
+  const db = await databaseWithTwoUsers(t, 'sqlite::memory:');
   const { message } = await insertMessage(db, { from_userid: 1, to_userid: 2, subject: 'Pending words', message: 'zero' });
   assert.deepEqual(await pendingIds(db), [message.id], 'stored with the message, in its transaction');
   assert.deepEqual(await indexedIds(db), []);
@@ -47,10 +53,7 @@ test('a new message’s words wait as a pending row, and the service moves them 
 });
 
 test('flushPendingWords moves the oldest FLUSH_BATCH at a time, once each, and a rebuild leaves pending words alone', { skip: SQLITE_PASS_ONLY }, async (t) => {
-  const { db } = createDatabase('sqlite::memory:');
-  t.after(() => db.destroy());
-  await migrateToLatest(db, 'sqlite');
-  await db.insertInto('users').values([1, 2].map((id) => ({ id, email: `u${id}@x.io`, email_key: `u${id}@x.io`, hashed_password: 'x', is_active: 1 }))).execute();
+  const db = await databaseWithTwoUsers(t, 'sqlite::memory:');
   const app = { db } as Parameters<typeof insertMail>[0];
   const ids = await insertMail(app, 1, 2, FLUSH_BATCH + 5);
   // As the service stores them: each message's words pending (the rebuild must then leave them be).
@@ -92,10 +95,7 @@ function flushInAnotherProcess(url: string, until: number): Promise<{ code: numb
 
 test('processes moving the same pending words at once index each message once', { skip: SQLITE_PASS_ONLY, timeout: 60_000 }, async (t) => {
   const url = tempDatabaseUrl(t);
-  const { db } = createDatabase(url);
-  t.after(() => db.destroy());
-  await migrateToLatest(db, 'sqlite');
-  await db.insertInto('users').values([1, 2].map((id) => ({ id, email: `u${id}@x.io`, email_key: `u${id}@x.io`, hashed_password: 'x', is_active: 1 }))).execute();
+  const db = await databaseWithTwoUsers(t, url);
   const ids = await insertMail({ db } as Parameters<typeof insertMail>[0], 1, 2, 1000);
   // Three other processes flush for a while (after their start-up), while this one adds the words 50 at a time and flushes too.
   const until = Date.now() + 6000;
