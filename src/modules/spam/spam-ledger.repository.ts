@@ -4,7 +4,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/database.js';
-import { lockRowsForUpdate } from '../../db/create-db.js';
+import { dialectOf, lockRowsForUpdate } from '../../db/create-db.js';
 import { prepared } from '../../db/prepared.js';
 
 type Db = Kysely<Database>;
@@ -52,11 +52,7 @@ export async function recordReportChanges(
   const unchanged: LedgerChanges = { counters: [], recorded: 0, withdrawn: 0 };
   if (senders.length === 0) return unchanged;
 
-  await ensureCounters(db, senders);
-  // The counters as they are, locked (PostgreSQL: ledger changes serialise per sender across
-  // connections, so the counts below see every committed report; SQLite's writers are serialised by
-  // BEGIN IMMEDIATE already).
-  const before = new Map((await readCounters(db, senders)).map(toCounterState).map((counter) => [counter.senderId, counter]));
+  const before = new Map((await lockedCounters(db, senders)).map(toCounterState).map((counter) => [counter.senderId, counter]));
   // When a counter has expired, the reports behind it expire with it.
   const expired = [...before.values()].filter((counter) => counter.expiresAt <= now).map((counter) => counter.senderId);
   if (expired.length > 0) await deleteReportsOf(db, expired);
@@ -104,6 +100,31 @@ export async function recordReportChanges(
     }
   }
   return { counters, recorded, withdrawn };
+}
+
+/**
+ * The senders' counters as they are, locked, each created first if the sender has none yet.
+ * PostgreSQL: ledger changes serialise per sender across connections, so the counts read after this
+ * see every committed report. Its counters are created before any is locked, all in the same order,
+ * as every transaction does, so two transactions never wait for each other's locks and inserts in a
+ * circle. SQLite's writers are serialised by BEGIN IMMEDIATE already, so a read that finds every
+ * counter (every sender reported before: nearly always) needs no insert; one that does not inserts the
+ * missing ones and reads again.
+ */
+async function lockedCounters(db: Db, senders: readonly number[]): Promise<CounterRow[]> {
+  if (dialectOf(db) === 'sqlite') {
+    const rows = await readCounters(db, senders);
+    if (rows.length === senders.length) return rows;
+  }
+  await ensureCounters(db, senders);
+  return readCounters(db, senders);
+}
+
+interface CounterRow {
+  sender_id: number;
+  reporters: number;
+  version: number;
+  expires_at: number;
 }
 
 /** A pair as two values, reporter then sender (the prepared statements below take pairs flat). */
@@ -188,7 +209,7 @@ const refreshCounters = prepared((db: Db, senders: readonly number[], expiresAt:
     .where('sender_id', 'in', senders),
 );
 
-function toCounterState(row: { sender_id: number; reporters: number; version: number; expires_at: number }): CounterState {
+function toCounterState(row: CounterRow): CounterState {
   return {
     senderId: row.sender_id,
     reporters: Number(row.reporters),
