@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
-import { buildTestApp } from '../helpers/build-test-app.js';
+import { Redis } from 'ioredis';
+import { buildTestApp, createTestStorage, startTestApp } from '../helpers/build-test-app.js';
 import { batchUpdate, createUser, sendMessages, storedMessages } from '../helpers/factories.js';
-import { REDIS_URL } from '../helpers/services.js';
+import { eventually, privateRedis, REDIS_URL } from '../helpers/services.js';
 
 const key = (senderId: number) => `msg:spam-reports:uid:${senderId}`;
 
@@ -337,5 +338,62 @@ describe('publishing counters', () => {
     assert.ok(counts.every((count) => count >= 1 && count <= 10), String(counts));
     await sleep(200);
     assert.ok(scriptCalls.length >= 1 && scriptCalls.length < ids.length, `${scriptCalls.length} script calls for ${ids.length} requests`);
+  });
+
+  /** An app on a redis-server of the test's own (which it can hang), a sender, and one message to it from each of `recipients` recipients. */
+  async function appOnOwnRedis(t: TestContext, timeoutMs: number, recipients: number) {
+    const server = await privateRedis();
+    t.after(() => server.stop());
+    const storage = await createTestStorage(t, { REDIS_URL: server.url, REDIS_TIMEOUT_MS: String(timeoutMs) });
+    const inspect = new Redis(server.url, { keyPrefix: storage.prefix, commandTimeout: 10_000 });
+    inspect.on('error', () => {});
+    t.after(() => inspect.disconnect());
+    const app = await startTestApp(t, storage);
+    const sender = await createUser(app);
+    const ids: number[] = [];
+    for (let index = 0; index < recipients; index += 1) ids.push(...(await sendMessages(app, sender.id, (await createUser(app)).id, 1)));
+    return { server, inspect, app, sender, ids };
+  }
+
+  const scriptCalls = async (redis: Redis) => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+
+  test('while a call is on its way to Redis, the counters of the requests after it wait, and go together in the next call', async (t) => {
+    const { server, inspect, app, sender, ids } = await appOnOwnRedis(t, 10_000, 5);
+    // The script is loaded by a first report, so each call below is one EVALSHA.
+    assert.equal((await batchUpdate(app, { message_id_list: [ids[0]!], spam: 'true' })).statusCode, 200);
+    await inspect.config('RESETSTAT');
+
+    server.pause();
+    t.after(() => server.resume());
+    const first = batchUpdate(app, { message_id_list: [ids[1]!], spam: 'true' });
+    await sleep(50);
+    const later = [];
+    for (const id of ids.slice(2)) {
+      later.push(batchUpdate(app, { message_id_list: [id], spam: 'true' }));
+      await sleep(30);
+    }
+    server.resume();
+
+    for (const response of await Promise.all([first, ...later])) assert.equal(response.statusCode, 200);
+    assert.equal(await inspect.get(key(sender.id)), '5');
+    // The first request's call, then one for the three that came while it hung (one each before).
+    assert.equal(await scriptCalls(inspect), 2);
+  });
+
+  test('when the call before fails, the requests behind it answer at once, and the reconciliation writes their counters', async (t) => {
+    const { server, inspect, app, sender, ids } = await appOnOwnRedis(t, 1000, 2);
+    server.pause();
+    t.after(() => server.resume());
+    const first = batchUpdate(app, { message_id_list: [ids[0]!], spam: 'true' });
+    await sleep(50);
+    const started = Date.now();
+    const second = await batchUpdate(app, { message_id_list: [ids[1]!], spam: 'true' });
+    const took = Date.now() - started;
+    assert.equal((await first).statusCode, 200);
+    assert.equal(second.statusCode, 200);
+    // It waited for the first call's timeout (about 950 ms), not for a second call's of its own as well.
+    assert.ok(took < 1700, `the second report took ${took} ms`);
+    server.resume();
+    await eventually(async () => (await inspect.get(key(sender.id))) === '2', 15_000, 'counter reconciled after the hang');
   });
 });
