@@ -15,6 +15,7 @@ import * as mailboxChanges from './migrations/0006-mailbox-changes.js';
 import * as mailboxCounts from './migrations/0007-mailbox-counts.js';
 import * as searchPending from './migrations/0008-search-pending.js';
 import * as searchWordsLowered from './migrations/0009-search-words-lowered.js';
+import * as threadIndexRepliesOnly from './migrations/0010-thread-index-replies-only.js';
 
 type DialectMigration = { up(db: Kysely<unknown>, dialect: DialectName): Promise<void> };
 
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0007-mailbox-counts': mailboxCounts,
   '0008-search-pending': searchPending,
   '0009-search-words-lowered': searchWordsLowered,
+  '0010-thread-index-replies-only': threadIndexRepliesOnly,
 };
 
 function provider(dialect: DialectName): MigrationProvider {
