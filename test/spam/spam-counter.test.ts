@@ -59,6 +59,29 @@ describe('spam reports count distinct reporters', () => {
     assert.equal(await redis.get(key(sender.id)), '3');
   });
 
+  test('one batch reporting a sender reported before, one never reported and one reported again counts each exactly', async (t) => {
+    const { app, redis } = await buildTestApp(t);
+    const [known, fresh, repeated] = [await createUser(app), await createUser(app), await createUser(app)];
+    const [earlier, recipient] = [await createUser(app), await createUser(app)];
+    // Counters for `known` (by someone else) and `repeated` (by this recipient) exist; `fresh` has none yet.
+    await batchUpdate(app, { message_id_list: await sendMessages(app, known.id, earlier.id, 1), spam: 'true' });
+    const [repeatedFirst] = await sendMessages(app, repeated.id, recipient.id, 1);
+    await batchUpdate(app, { message_id_list: [repeatedFirst!], spam: 'true' });
+
+    const ids = [
+      ...(await sendMessages(app, known.id, recipient.id, 1)),
+      ...(await sendMessages(app, fresh.id, recipient.id, 2)),
+      ...(await sendMessages(app, repeated.id, recipient.id, 1)),
+    ];
+    assert.equal((await batchUpdate(app, { message_id_list: ids, spam: 'true' })).statusCode, 200);
+
+    assert.deepEqual(
+      [await redis.get(key(known.id)), await redis.get(key(fresh.id)), await redis.get(key(repeated.id))],
+      ['2', '1', '1'],
+    );
+    assert.deepEqual(await ledger(app, fresh.id), [recipient.id]);
+  });
+
   test('the counter is a plain integer that expires 7 days after the last change', async (t) => {
     const { app, redis } = await buildTestApp(t);
     const sender = await createUser(app);
