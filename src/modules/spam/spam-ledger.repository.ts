@@ -120,12 +120,8 @@ async function lockedCounters(db: Db, senders: readonly number[]): Promise<Count
   return readCounters(db, senders);
 }
 
-interface CounterRow {
-  sender_id: number;
-  reporters: number;
-  version: number;
-  expires_at: number;
-}
+/** A counter's row, as readCounters reads it. */
+type CounterRow = Awaited<ReturnType<typeof readCounters>>[number];
 
 /** A pair as two values, reporter then sender (the prepared statements below take pairs flat). */
 const pairColumns = (pair: ReportPair): number[] => [pair.reporterId, pair.senderId];
