@@ -287,6 +287,63 @@ describe('SQLite group commit', { skip: SQLITE_PASS_ONLY }, () => {
     assert.deepEqual(after.rows, [{ id: 1, name: 'square' }]);
   });
 
+  test('another connection that commits while a group is rolled back to run again: the group fails whole, nothing of it is stored, the other write is kept, and the next group works', async () => {
+    await reset();
+    // A connection of this test's own on the file, whose `rollback` lets another connection (another
+    // process, in effect) commit in that very moment: after the group's rollback, before its new begin.
+    const own = new SqliteDatabase(join(directory, 'test.db'));
+    const other = new SqliteDatabase(join(directory, 'test.db'));
+    let interleave: (() => void) | undefined;
+    const prepare = own.prepare.bind(own);
+    own.prepare = ((source: string) => {
+      const statement = prepare(source);
+      if (source === 'rollback') {
+        const run = statement.run.bind(statement);
+        statement.run = (...parameters) => {
+          const result = run(...parameters);
+          const write = interleave;
+          interleave = undefined;
+          write?.();
+          return result;
+        };
+      }
+      return statement;
+    }) as typeof own.prepare;
+    const ownDialect = new GroupCommitSqliteDialect(own);
+    const ownDb = new Kysely<Tables>({ dialect: ownDialect });
+    try {
+      let wrote = false;
+      interleave = () => {
+        other.prepare("insert into notes (body) values ('another process')").run();
+        wrote = true;
+      };
+      const replays = ownDialect.driver.replays;
+      const results = await Promise.allSettled([
+        inTransaction(ownDb, (trx) => insertNote(trx, 'first')),
+        inTransaction(ownDb, async (trx) => {
+          await insertNote(trx, 'doomed');
+          throw new Error('changed my mind');
+        }),
+      ]);
+      assert.ok(wrote, 'the other connection wrote between the rollback and the new begin');
+      // The first had ended and was waiting for the commit: it is told it failed, and it was not stored.
+      assert.equal(results[0].status, 'rejected');
+      const reason = (results[0] as PromiseRejectedResult).reason as unknown;
+      assert.ok(reason instanceof GroupRolledBack, String(reason));
+      assert.match(String(reason.cause), /another connection wrote while the group was being rolled back/);
+      assert.equal(results[1].status, 'rejected');
+      assert.equal(ownDialect.driver.replays - replays, 0, 'nothing was run again on a state that had changed');
+      assert.deepEqual(committedBodies(), ['another process']);
+      assert.equal(own.inTransaction, false);
+
+      await inTransaction(ownDb, (trx) => insertNote(trx, 'after'));
+      assert.deepEqual(committedBodies(), ['another process', 'after']);
+    } finally {
+      await ownDb.destroy();
+      other.close();
+    }
+  });
+
   describe('statements run at once (runAtOnce), without Kysely\'s executor', () => {
     const insert = (body: string) => CompiledQuery.raw('insert into notes (body) values (?)', [body]);
     const bodiesQuery = CompiledQuery.raw('select body from notes order by id', []) as CompiledQuery<{ body: string }>;
