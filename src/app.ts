@@ -83,7 +83,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...(options.databaseSchema ? { schema: options.databaseSchema } : {}),
   });
   await app.register(dbPlugin, database);
-  await app.register(searchFlush);
+  await app.register(searchFlush, { observer: metrics?.searchFlush });
   await app.register(spamPlugin, { settings: spamReportsSettings(config), ...(metrics ? { observer: metrics.spamReports } : {}) });
   await app.register(mailboxEventsPlugin, { config });
   metrics?.watchEventStreams(() => app.mailboxEvents.streams.size);

@@ -1,7 +1,8 @@
 /**
  * GET /metrics in Prometheus' text format (prom-client): process metrics, requests and latency by
- * route pattern, and the spam module's events. Each app instance has a registry of its own (tests
- * build many apps in one process); process metrics are collected once per process and shown by all.
+ * route pattern, the spam module's events, open push streams and (SQLite) the search words waiting
+ * for the full-text index. Each app instance has a registry of its own (tests build many apps in one
+ * process); process metrics are collected once per process and shown by all.
  *
  * Public (no token) so a scraper needs no credentials: keep it off the public internet, or switch
  * it off with METRICS_ENABLED=false.
@@ -11,6 +12,7 @@ import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Type } from 'typebox';
 import type { SpamReportsObserver } from '../modules/spam/spam-reports.js';
+import type { SearchFlushObserver } from './search-flush.js';
 
 type RequestLabel = 'method' | 'route' | 'status_code';
 type DurationLabel = 'method' | 'route' | 'le';
@@ -147,6 +149,29 @@ export class ServiceMetrics {
     return new Counter({ name, help, registers: [this.registry] });
   }
 
+  /** `search_flush_failures_total`, once the search-flush plugin watches (SQLite only). */
+  private searchFlushFailures: Counter | undefined;
+
+  /** Handed to the search-flush plugin, which runs on SQLite only: `search_words_pending` and `search_flush_failures_total`. */
+  readonly searchFlush: SearchFlushObserver = {
+    watch: (countPending) => {
+      this.searchFlushFailures = this.counter('search_flush_failures_total', "Failed attempts to move new messages' words into the full-text index (SQLite)");
+      new Gauge({
+        name: 'search_words_pending',
+        help: 'Messages whose words wait to move into the full-text index (SQLite); every search reads them one by one',
+        registers: [this.registry],
+        async collect() {
+          try {
+            this.set(await countPending());
+          } catch {
+            // The database cannot answer now (/readyz says so): the last value read stays.
+          }
+        },
+      });
+    },
+    onFlushFailed: () => this.searchFlushFailures?.inc(),
+  };
+
   /** `event_streams_open`: the push streams open on this instance, read when scraped. */
   watchEventStreams(openStreams: () => number): void {
     new Gauge({
@@ -210,7 +235,7 @@ async function metricsPlugin(app: FastifyInstance, { metrics }: MetricsPluginOpt
         description:
           'Process metrics; `http_requests_total{method,route,status_code}`; `http_request_duration_seconds{method,route}`; ' +
           '`spam_reports_recorded_total`, `spam_reports_withdrawn_total`, `spam_counter_rebuilds_total`, `redis_errors_total`; ' +
-          '`event_streams_open` (push streams on this instance). ' +
+          '`event_streams_open` (push streams on this instance); SQLite: `search_words_pending`, `search_flush_failures_total`. ' +
           'No token needed: keep it off the public internet, or set METRICS_ENABLED=false.',
         response: {
           200: {

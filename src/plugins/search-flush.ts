@@ -9,13 +9,23 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { dialectOf } from '../db/create-db.js';
-import { FLUSH_BATCH, flushPendingWords } from '../modules/mailbox/search-index.js';
+import { countPendingWords, FLUSH_BATCH, flushPendingWords } from '../modules/mailbox/search-index.js';
 
 /** How often the pending words are looked for (one indexed read when there are none). */
 export const FLUSH_INTERVAL_MS = 200;
 
-async function searchFlushPlugin(app: FastifyInstance) {
+/** The metrics' view of the moving (SQLite only). */
+export interface SearchFlushObserver {
+  /** called once, with how to count the messages whose words wait (read when asked: search_words_pending) */
+  watch(countPending: () => Promise<number>): void;
+  /** each failed attempt to move them (search_flush_failures_total) */
+  onFlushFailed(): void;
+}
+
+async function searchFlushPlugin(app: FastifyInstance, options: { observer?: SearchFlushObserver | undefined }) {
   if (dialectOf(app.db) !== 'sqlite') return;
+  const { observer } = options;
+  observer?.watch(() => countPendingWords(app.db));
   let running: Promise<void> | undefined;
   let failing = false;
 
@@ -24,6 +34,7 @@ async function searchFlushPlugin(app: FastifyInstance) {
       while ((await flushPendingWords(app.db)) === FLUSH_BATCH) await new Promise((resolve) => setImmediate(resolve));
       failing = false;
     } catch (error) {
+      observer?.onFlushFailed();
       // Once per outage (the write lock held elsewhere, a full disk), not every interval; the rows stay searchable meanwhile.
       if (!failing) app.log.warn({ err: error }, 'search: new words could not be moved into the full-text index; trying again');
       failing = true;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { dialectOf } from '../../src/db/create-db.js';
 import { ServiceMetrics } from '../../src/plugins/metrics.js';
 import { buildTestApp } from '../helpers/build-test-app.js';
 import { batchUpdate, createUser, sendMessages } from '../helpers/factories.js';
@@ -126,6 +128,28 @@ describe('GET /metrics', () => {
       15_000,
       'a rebuild after reconnecting',
     );
+  });
+
+  test('SQLite: search_words_pending counts the words waiting for the full-text index, back to 0 once moved; each failed move counts in search_flush_failures_total', async (t) => {
+    const { app } = await buildTestApp(t);
+    const body = await scrape(app);
+    if (dialectOf(app.db) !== 'sqlite') {
+      // PostgreSQL indexes each message as it stores it: nothing waits, and neither series exists.
+      assert.equal(sample(body, 'search_words_pending'), undefined);
+      assert.equal(sample(body, 'search_flush_failures_total'), undefined);
+      return;
+    }
+    assert.equal(sample(body, 'search_words_pending'), 0);
+    assert.equal(sample(body, 'search_flush_failures_total'), 0);
+    const [ada, bob] = [await createUser(app), await createUser(app)];
+    await sendMessages(app, ada.id, bob.id, 3);
+    await eventually(async () => sample(await scrape(app), 'search_words_pending') === 0, 5_000, 'the words moved');
+
+    // A full-text index that cannot be written (here: gone) leaves new words waiting, and says so.
+    await sql`drop table messages_search`.execute(app.db);
+    await sendMessages(app, ada.id, bob.id, 4);
+    await eventually(async () => (sample(await scrape(app), 'search_flush_failures_total') ?? 0) >= 1, 5_000, 'a failed move');
+    assert.equal(sample(await scrape(app), 'search_words_pending'), 4);
   });
 
   test('each app instance counts its own requests', async (t) => {

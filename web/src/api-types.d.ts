@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Process metrics; `http_requests_total{method,route,status_code}`; `http_request_duration_seconds{method,route}`; `spam_reports_recorded_total`, `spam_reports_withdrawn_total`, `spam_counter_rebuilds_total`, `redis_errors_total`; `event_streams_open` (push streams on this instance). No token needed: keep it off the public internet, or set METRICS_ENABLED=false.
+         * @description Process metrics; `http_requests_total{method,route,status_code}`; `http_request_duration_seconds{method,route}`; `spam_reports_recorded_total`, `spam_reports_withdrawn_total`, `spam_counter_rebuilds_total`, `redis_errors_total`; `event_streams_open` (push streams on this instance); SQLite: `search_words_pending`, `search_flush_failures_total`. No token needed: keep it off the public internet, or set METRICS_ENABLED=false.
          */
         get: operations["metrics_metrics_get"];
         put?: never;

@@ -99,6 +99,17 @@ export async function flushPendingWords(db: Db): Promise<number> {
   return moved ?? 0;
 }
 
+const countPending = rawQuery<{ pending: number }>('select count(*) as pending from messages_search_pending');
+
+/**
+ * SQLite: how many messages' words wait to move into the FTS5 table (a few hundred at most while the
+ * moving works; every search reads them one by one, so a number that keeps growing wants looking at).
+ */
+export async function countPendingWords(db: Db): Promise<number> {
+  const { rows } = await runCompiled(db, countPending());
+  return Number(rows[0]?.pending ?? 0);
+}
+
 /** The FTS5 query of a search: every word, the last as a prefix (quoted: the words hold only letters and digits). */
 function sqliteMatchOf(terms: SearchTerms): string {
   return [...terms.words.map((word) => `"${word}"`), `"${terms.prefix}"*`].join(' ');
