@@ -3,7 +3,7 @@
  * a step. Every function takes the database or a transaction first.
  */
 import { type Kysely, sql } from 'kysely';
-import { dialectOf, inTransaction } from '../../db/create-db.js';
+import { dialectOf, inTransaction, lookupEach } from '../../db/create-db.js';
 import { prepared } from '../../db/prepared.js';
 import type { Database, Folder, UnreadMark } from '../../db/database.js';
 import { lastIdSeen, type MailboxState } from './mailbox-state.js';
@@ -67,7 +67,7 @@ export async function advanceMailboxes(db: Db, changes: ReadonlyMap<number, Coun
   // PostgreSQL answers the new steps from the upsert itself (one round trip). SQLite is asked for them
   // after it: RETURNING there gathers its rows in a temporary B-tree first, opened and closed on every
   // call, which cost about 8,500 instructions a call more than the upsert and a read by primary key.
-  // `user_id in (…)` would build such a B-tree too (of the values): one lookup per user, in one statement.
+  // `user_id in (…)` would build such a B-tree too (of the values): one lookup per user (lookupEach).
   let steps: { user_id: number; seq: number }[];
   if (dialectOf(db) === 'postgres') steps = await upsertMailboxStepsReturning(db, rows);
   else {
@@ -100,13 +100,10 @@ function upsertStepsQuery(db: Db, rows: readonly number[]) {
 
 const upsertMailboxSteps = prepared(upsertStepsQuery);
 const upsertMailboxStepsReturning = prepared((db: Db, rows: readonly number[]) => upsertStepsQuery(db, rows).returning(['user_id', 'seq']));
-/** Each user's step, as lookups joined by `union all` (a statement per number of users). */
-const selectStepsOneByOne = prepared((db: Db, ids: readonly number[]) => {
-  const stepOf = (userId: number) => db.selectFrom('mailbox_states').select(['user_id', 'seq']).where('user_id', '=', userId);
-  const [first, ...rest] = ids;
-  if (first === undefined) throw new Error('selectStepsOneByOne: no users');
-  return rest.reduce((query, userId) => query.unionAll(stepOf(userId)), stepOf(first));
-});
+/** Each user's step (the ids distinct: they are a map's keys). */
+const selectStepsOneByOne = prepared((db: Db, ids: readonly number[]) =>
+  lookupEach(ids, (userId) => db.selectFrom('mailbox_states').select(['user_id', 'seq']).where('user_id', '=', userId)),
+);
 
 /** The step a user's mailbox is at (0 before its first change). */
 export async function currentSeq(db: Db, userId: number): Promise<number> {

@@ -1,6 +1,6 @@
 /** SQL for messages. Every function takes the database or a transaction first. */
 import type { Compilable, Kysely } from 'kysely';
-import { dialectOf, inTransaction, isForeignKeyViolation, lockRowsForUpdate } from '../../db/create-db.js';
+import { dialectOf, inTransaction, isForeignKeyViolation, lockRowsForUpdate, lookupEach } from '../../db/create-db.js';
 import type { Database, Folder, MessageRow, UnreadMark } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { UserNotFound } from '../../errors.js';
@@ -175,6 +175,12 @@ export interface StoredMessageState extends MessageState {
  * for the rest of the transaction so concurrent batches apply one after the other.
  */
 export async function loadMessageStates(db: Db, ids: number[], recipientId?: number): Promise<StoredMessageState[]> {
+  if (dialectOf(db) === 'sqlite') {
+    // One lookup per id (lookupEach), in id order: SQLite has no row locks to take in order, and `in (…)` costs more.
+    const distinct = [...new Set(ids)].sort((a, b) => a - b);
+    if (distinct.length === 0) return [];
+    return recipientId === undefined ? messageStatesEach(db, distinct) : recipientMessageStatesEach(db, distinct, recipientId);
+  }
   return recipientId === undefined ? messageStates(db, ids) : recipientMessageStates(db, ids, recipientId);
 }
 
@@ -189,6 +195,13 @@ const recipientMessageStates = prepared((db: Db, ids: readonly number[], recipie
     db.selectFrom('messages').select(STATE_COLUMNS).where('id', 'in', ids).where('to_userid', '=', recipientId).orderBy('id'),
     'no key update',
   ),
+);
+
+const messageStatesEach = prepared((db: Db, ids: readonly number[]) =>
+  lookupEach(ids, (id) => db.selectFrom('messages').select(STATE_COLUMNS).where('id', '=', id)),
+);
+const recipientMessageStatesEach = prepared((db: Db, ids: readonly number[], recipientId: number) =>
+  lookupEach(ids, (id) => db.selectFrom('messages').select(STATE_COLUMNS).where('id', '=', id).where('to_userid', '=', recipientId)),
 );
 
 /**

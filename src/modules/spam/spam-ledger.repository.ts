@@ -4,7 +4,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/database.js';
-import { dialectOf, lockRowsForUpdate } from '../../db/create-db.js';
+import { dialectOf, lockRowsForUpdate, lookupEach } from '../../db/create-db.js';
 import { prepared } from '../../db/prepared.js';
 
 type Db = Kysely<Database>;
@@ -139,12 +139,20 @@ const ensureCounters = prepared((db: Db, senders: readonly number[]) =>
     .onConflict((conflict) => conflict.column('sender_id').doNothing()),
 );
 
-/** Counters as they are, locked for the transaction's end on PostgreSQL (SQLite's writers are serialised already). */
-const readCounters = prepared((db: Db, senders: readonly number[]) =>
-  lockRowsForUpdate(
-    db,
-    db.selectFrom('spam_counters').select(['sender_id', 'reporters', 'version', 'expires_at']).where('sender_id', 'in', senders).orderBy('sender_id'),
-  ),
+/**
+ * Counters as they are (the senders distinct), in sender order; locked for the transaction's end on
+ * PostgreSQL. SQLite's writers are serialised already, and it looks each one up (lookupEach).
+ */
+async function readCounters(db: Db, senders: readonly number[]) {
+  return dialectOf(db) === 'sqlite' ? readCountersEach(db, [...senders].sort((a, b) => a - b)) : readCountersLocked(db, senders);
+}
+
+const COUNTER_COLUMNS = ['sender_id', 'reporters', 'version', 'expires_at'] as const;
+const readCountersLocked = prepared((db: Db, senders: readonly number[]) =>
+  lockRowsForUpdate(db, db.selectFrom('spam_counters').select(COUNTER_COLUMNS).where('sender_id', 'in', senders).orderBy('sender_id')),
+);
+const readCountersEach = prepared((db: Db, senders: readonly number[]) =>
+  lookupEach(senders, (sender) => db.selectFrom('spam_counters').select(COUNTER_COLUMNS).where('sender_id', '=', sender)),
 );
 
 /** The reports behind counters that have expired. */
