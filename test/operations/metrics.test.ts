@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { dialectOf } from '../../src/db/create-db.js';
+import { PENDING_COUNT_LIMIT } from '../../src/modules/mailbox/search-index.js';
 import { ServiceMetrics } from '../../src/plugins/metrics.js';
 import { buildTestApp } from '../helpers/build-test-app.js';
 import { batchUpdate, createUser, sendMessages } from '../helpers/factories.js';
@@ -150,6 +151,11 @@ describe('GET /metrics', () => {
     await sendMessages(app, ada.id, bob.id, 4);
     await eventually(async () => (sample(await scrape(app), 'search_flush_failures_total') ?? 0) >= 1, 5_000, 'a failed move');
     assert.equal(sample(await scrape(app), 'search_words_pending'), 4);
+
+    // However many wait, a scrape counts no more than PENDING_COUNT_LIMIT of them.
+    await sql`with recursive n(i) as (select 1 union all select i + 1 from n where i < ${PENDING_COUNT_LIMIT})
+      insert into messages_search_pending (id, words) select 1000000 + i, 'word' from n`.execute(app.db);
+    assert.equal(sample(await scrape(app), 'search_words_pending'), PENDING_COUNT_LIMIT);
   });
 
   test('each app instance counts its own requests', async (t) => {

@@ -99,14 +99,18 @@ export async function flushPendingWords(db: Db): Promise<number> {
   return moved ?? 0;
 }
 
-const countPending = rawQuery<{ pending: number }>('select count(*) as pending from messages_search_pending');
+/** Pending rows counted at most: past it the count says "at least this many", and costs no more (a few ms). */
+export const PENDING_COUNT_LIMIT = 100_000;
+
+const countPending = rawQuery<{ pending: number }>('select count(*) as pending from (select 1 from messages_search_pending limit cast(? as integer))');
 
 /**
- * SQLite: how many messages' words wait to move into the FTS5 table (a few hundred at most while the
- * moving works; every search reads them one by one, so a number that keeps growing wants looking at).
+ * SQLite: how many messages' words wait to move into the FTS5 table, up to PENDING_COUNT_LIMIT (a few
+ * hundred at most while the moving works; every search reads them one by one, so a number that keeps
+ * growing wants looking at).
  */
 export async function countPendingWords(db: Db): Promise<number> {
-  const { rows } = await runCompiled(db, countPending());
+  const { rows } = await runCompiled(db, countPending(PENDING_COUNT_LIMIT));
   return Number(rows[0]?.pending ?? 0);
 }
 
