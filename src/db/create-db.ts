@@ -243,11 +243,16 @@ export function dialectOf(db: { getExecutor(): { adapter: unknown } }): DialectN
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
+/** Each id once, ascending: the order row locks are taken in (no two writers wait in a circle), and what lookupEach asks. */
+export function distinctIds(ids: readonly number[]): number[] {
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
 /**
  * One lookup per value, joined by `union all`: the rows come in the values' order. For SQLite, where
  * `column in (…)` builds a temporary B-tree of the values on every call (opened, filled and closed:
- * some 20,000 instructions, more than the lookups of a few values cost). The values must be distinct,
- * and few (SQLite allows 500 selects in one compound; a batch here has at most 10).
+ * some 20,000 instructions, more than the lookups of a few values cost). The values must be distinct
+ * (distinctIds), and few (SQLite allows 500 selects in one compound; a batch here has at most 10).
  */
 export function lookupEach<Q extends { unionAll(other: Q): Q }>(values: readonly number[], lookup: (value: number) => Q): Q {
   const [first, ...rest] = values;

@@ -3,7 +3,7 @@
  * a step. Every function takes the database or a transaction first.
  */
 import { type Kysely, sql } from 'kysely';
-import { dialectOf, inTransaction, lookupEach } from '../../db/create-db.js';
+import { dialectOf, distinctIds, inTransaction, lookupEach } from '../../db/create-db.js';
 import { prepared } from '../../db/prepared.js';
 import type { Database, Folder, UnreadMark } from '../../db/database.js';
 import { lastIdSeen, type MailboxState } from './mailbox-state.js';
@@ -56,7 +56,7 @@ export function countDeltasOfMove(
  * deadlock between two writers that touch the same users).
  */
 export async function advanceMailboxes(db: Db, changes: ReadonlyMap<number, CountDeltas>): Promise<AdvancedStates> {
-  const ids = [...changes.keys()].sort((a, b) => a - b);
+  const ids = distinctIds([...changes.keys()]);
   if (ids.length === 0) return new Map();
   const rows: number[] = [];
   for (const userId of ids) {
@@ -72,7 +72,7 @@ export async function advanceMailboxes(db: Db, changes: ReadonlyMap<number, Coun
   if (dialectOf(db) === 'postgres') steps = await upsertMailboxStepsReturning(db, rows);
   else {
     await upsertMailboxSteps(db, rows);
-    steps = await selectStepsOneByOne(db, ids);
+    steps = await selectStepsEach(db, ids);
   }
   const states = new Map<number, number>();
   for (const row of steps) states.set(Number(row.user_id), Number(row.seq));
@@ -101,7 +101,7 @@ function upsertStepsQuery(db: Db, rows: readonly number[]) {
 const upsertMailboxSteps = prepared(upsertStepsQuery);
 const upsertMailboxStepsReturning = prepared((db: Db, rows: readonly number[]) => upsertStepsQuery(db, rows).returning(['user_id', 'seq']));
 /** Each user's step (the ids distinct: they are a map's keys). */
-const selectStepsOneByOne = prepared((db: Db, ids: readonly number[]) =>
+const selectStepsEach = prepared((db: Db, ids: readonly number[]) =>
   lookupEach(ids, (userId) => db.selectFrom('mailbox_states').select(['user_id', 'seq']).where('user_id', '=', userId)),
 );
 

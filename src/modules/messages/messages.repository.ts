@@ -1,6 +1,6 @@
 /** SQL for messages. Every function takes the database or a transaction first. */
 import type { Compilable, Kysely } from 'kysely';
-import { dialectOf, inTransaction, isForeignKeyViolation, lockRowsForUpdate, lookupEach } from '../../db/create-db.js';
+import { dialectOf, distinctIds, inTransaction, isForeignKeyViolation, lockRowsForUpdate, lookupEach } from '../../db/create-db.js';
 import type { Database, Folder, MessageRow, UnreadMark } from '../../db/database.js';
 import { jsonBytes, readPageBySize, type SizedPage } from '../../db/page-by-size.js';
 import { UserNotFound } from '../../errors.js';
@@ -177,7 +177,7 @@ export interface StoredMessageState extends MessageState {
 export async function loadMessageStates(db: Db, ids: number[], recipientId?: number): Promise<StoredMessageState[]> {
   if (dialectOf(db) === 'sqlite') {
     // One lookup per id (lookupEach), in id order: SQLite has no row locks to take in order, and `in (…)` costs more.
-    const distinct = [...new Set(ids)].sort((a, b) => a - b);
+    const distinct = distinctIds(ids);
     if (distinct.length === 0) return [];
     return recipientId === undefined ? messageStatesEach(db, distinct) : recipientMessageStatesEach(db, distinct, recipientId);
   }

@@ -4,7 +4,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/database.js';
-import { dialectOf, lockRowsForUpdate, lookupEach } from '../../db/create-db.js';
+import { dialectOf, distinctIds, lockRowsForUpdate, lookupEach } from '../../db/create-db.js';
 import { prepared } from '../../db/prepared.js';
 
 type Db = Kysely<Database>;
@@ -32,10 +32,6 @@ export interface CounterState {
   expiresAt: number;
 }
 
-function distinct(values: number[]): number[] {
-  return [...new Set(values)].sort((a, b) => a - b);
-}
-
 /**
  * Records reports and withdrawals and returns the new state of every counter that changed, with
  * how many reports were recorded and withdrawn.
@@ -48,7 +44,7 @@ export async function recordReportChanges(
   now: number,
   ttlMs: number,
 ): Promise<LedgerChanges> {
-  const senders = distinct([...changes.reports, ...changes.withdrawals].map((pair) => pair.senderId));
+  const senders = distinctIds([...changes.reports, ...changes.withdrawals].map((pair) => pair.senderId));
   const unchanged: LedgerChanges = { counters: [], recorded: 0, withdrawn: 0 };
   if (senders.length === 0) return unchanged;
 
@@ -144,7 +140,7 @@ const ensureCounters = prepared((db: Db, senders: readonly number[]) =>
  * PostgreSQL. SQLite's writers are serialised already, and it looks each one up (lookupEach).
  */
 async function readCounters(db: Db, senders: readonly number[]) {
-  return dialectOf(db) === 'sqlite' ? readCountersEach(db, [...senders].sort((a, b) => a - b)) : readCountersLocked(db, senders);
+  return dialectOf(db) === 'sqlite' ? readCountersEach(db, distinctIds(senders)) : readCountersLocked(db, senders);
 }
 
 const COUNTER_COLUMNS = ['sender_id', 'reporters', 'version', 'expires_at'] as const;
